@@ -1,0 +1,34 @@
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+
+from core.db.models import OrganizationScopedModel
+
+
+class Product(OrganizationScopedModel):
+    """A sellable item of one organization. ``custom_fields`` is free-form JSONB (GIN-indexed)."""
+
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    stock = models.IntegerField(default=0)
+    custom_fields = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sku"], name="products_product_org_sku_uniq"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="products_product_price_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stock__gte=0), name="products_product_stock_gte_0"
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["custom_fields"], name="products_custom_fields_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku

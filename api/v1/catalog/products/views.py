@@ -1,0 +1,53 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins
+
+from core.api.filters import StrictOrderingFilter
+from core.permissions.enums import Perm
+from core.permissions.viewsets import OrganizationScopedViewSet
+
+from .filters import filter_products
+from .models import Product
+from .serializers import ProductSerializer
+
+LIST_PARAMETERS = [
+    OpenApiParameter("search", OpenApiTypes.STR, description="Substring of sku or name."),
+    OpenApiParameter(
+        "custom_fields__<key>",
+        OpenApiTypes.STR,
+        description="Products whose custom field <key> equals the value (string or JSON scalar).",
+    ),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
+class ProductViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrganizationScopedViewSet,
+):
+    queryset = Product.objects.all()
+    serializer_class = ProductSerializer
+    filter_backends = [StrictOrderingFilter]
+    ordering_fields = ["id", "sku", "name", "price", "stock", "created_at", "updated_at"]
+    ordering = ["id"]
+    required_permissions = {
+        "list": Perm.PRODUCTS_VIEW,
+        "retrieve": Perm.PRODUCTS_VIEW,
+        "create": Perm.PRODUCTS_MANAGE,
+        "update": Perm.PRODUCTS_MANAGE,
+        "partial_update": Perm.PRODUCTS_MANAGE,
+        "destroy": Perm.PRODUCTS_MANAGE,
+    }
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            queryset = filter_products(queryset, self.request.query_params)
+        return queryset
+
+    def perform_create(self, serializer):
+        serializer.save(organization_id=self.organization_id)

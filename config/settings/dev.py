@@ -1,0 +1,13 @@
+"""Local development: safe defaults for this machine (PostgreSQL and Redis on localhost)."""
+
+import os
+
+from ._env import env  # noqa: F401  (reads .env before the defaults below)
+
+os.environ.setdefault("SECRET_KEY", "dev-insecure-key-not-for-production")
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("DATABASE_URL", "postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+from .base import *  # noqa: E402,F403

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from core.health import views as health
+
+urlpatterns = [
+    path("health/live/", health.live, name="health-live"),
+    path("health/ready/", health.ready, name="health-ready"),
+    path("api/v1/", include("api.v1.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.BENCH_ENDPOINTS:
+    from bench.bare import urlpatterns as bench_urlpatterns
+
+    urlpatterns += bench_urlpatterns

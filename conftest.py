@@ -1,0 +1,70 @@
+"""Root pytest fixtures shared by every app (cookiecutter-django / Saleor style)."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from api.v1.base_models.organization.models import Membership, Role
+from core.testing.factories import OrganizationFactory, ProductFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def client_for(user, organization=None) -> APIClient:
+    """An APIClient authenticated with a real token (and the X-Organization header if given)."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    headers = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    if organization is not None:
+        headers["HTTP_X_ORGANIZATION"] = organization.slug
+    client.credentials(**headers)
+    return client
+
+
+def add_member(organization, role: str, user=None):
+    user = user or UserFactory()
+    Membership.objects.create(
+        user=user, organization=organization, role=Role.objects.get(name=role)
+    )
+    return user
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def member_client(db):
+    """``member_client(org, role)`` → (client, user) for a fresh user with that role."""
+
+    def make(organization, role: str = "member", *, header: bool = True):
+        user = add_member(organization, role)
+        return client_for(user, organization if header else None), user
+
+    return make
+
+
+@pytest.fixture
+def product(org):
+    return ProductFactory(organization=org)
+
+
+@pytest.fixture
+def foreign_product(other_org):
+    return ProductFactory(organization=other_org)

@@ -1,0 +1,1 @@
+"""Cross-cutting infrastructure of ERP Core: database, tenancy, permissions, API plumbing, health."""

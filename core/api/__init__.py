@@ -1,0 +1,1 @@
+"""API plumbing shared by every endpoint: renderer, pagination, errors, fast serializers."""

@@ -1,0 +1,32 @@
+"""Abstract base models every ERP model composes (NetBox-style feature mixins)."""
+
+from django.db import models
+
+from core.tenancy.querysets import OrganizationScopedQuerySet
+
+
+class TimeStampedModel(models.Model):
+    """Adds ``created_at``/``updated_at`` maintained by Django."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class OrganizationScopedModel(TimeStampedModel):
+    """A row that belongs to exactly one organization (tenant).
+
+    Its default manager offers ``for_organization(org)``; the API's base viewset applies it to
+    every query, so no endpoint can forget the scope.
+    """
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+
+    objects = OrganizationScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True

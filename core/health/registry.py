@@ -1,0 +1,78 @@
+"""Component health checks.
+
+A check is a function returning a dict (extra details) or raising on failure. ``critical`` checks
+(the database) turn readiness into 503 when they fail; every other component reports
+``degraded`` and readiness stays 200, because the API still answers without them.
+
+Each check runs in a worker thread with a deadline (``HEALTH_CHECK_TIMEOUT``, default 1 s), so a
+dead backend that hangs instead of refusing can't hold the probe longer than that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    func: Callable[[], dict | None]
+    critical: bool = False
+
+
+_checks: dict[str, Check] = {}
+# Few long-lived threads: each keeps its own persistent DB connection between probes.
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
+
+
+def register(name: str, *, critical: bool = False):
+    def decorator(func):
+        _checks[name] = Check(name, func, critical)
+        return func
+
+    return decorator
+
+
+def registered_checks() -> list[Check]:
+    return list(_checks.values())
+
+
+def run_checks() -> tuple[bool, dict[str, dict]]:
+    """Run every check concurrently; return (ready, {component: result})."""
+    timeout = getattr(settings, "HEALTH_CHECK_TIMEOUT", 1.0)
+    started = time.monotonic()
+    futures = {check: _executor.submit(_timed, check.func) for check in _checks.values()}
+    results: dict[str, dict] = {}
+    ready = True
+    for check, future in futures.items():
+        remaining = max(0.0, timeout - (time.monotonic() - started))
+        try:
+            details, elapsed = future.result(timeout=remaining)
+            results[check.name] = {
+                "status": "ok",
+                "latency_ms": round(elapsed * 1000, 2),
+                **details,
+            }
+        except FutureTimeout:
+            results[check.name] = _failed(check, f"no answer within {timeout:g}s")
+        except Exception as exc:  # noqa: BLE001 - any failure is a health finding
+            results[check.name] = _failed(check, f"{type(exc).__name__}: {exc}")
+        if check.critical and results[check.name]["status"] != "ok":
+            ready = False
+    return ready, results
+
+
+def _timed(func):
+    started = time.perf_counter()
+    details = func() or {}
+    return details, time.perf_counter() - started
+
+
+def _failed(check: Check, error: str) -> dict:
+    return {"status": "down" if check.critical else "degraded", "error": error}

@@ -1,0 +1,1 @@
+"""RBAC: named permissions, the roles that grant them, and the one DRF mechanism enforcing them."""

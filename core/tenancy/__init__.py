@@ -1,0 +1,1 @@
+"""Tenancy: every business row belongs to one organization; every request and task runs in one."""
