@@ -3,10 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core.health import views as health
+from core.metrics.views import metrics
 
 urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", include("api.v1.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -141,6 +141,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Monitoring ---
+# /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
+METRICS_COLLECTOR_MODULES = ["core.metrics.collectors"]
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
+
 # Serve the unauthenticated "bare" DRF list used as the benchmark baseline (bench/ only).
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 

@@ -29,7 +29,6 @@ class Order(OrganizationScopedModel):
             ),
         ]
 
-
     def __str__(self) -> str:
         return f"order {self.pk} ({self.status})"
 

@@ -1,0 +1,16 @@
+"""Collectors of the core itself: build info."""
+
+from django.conf import settings
+from prometheus_client.core import GaugeMetricFamily
+
+from .registry import register_collector
+
+
+class BuildInfoCollector:
+    def collect(self):
+        family = GaugeMetricFamily("erp_build_info", "ERP Core version", labels=["version"])
+        family.add_metric([settings.APP_VERSION], 1)
+        yield family
+
+
+register_collector("build_info", BuildInfoCollector())

@@ -1,0 +1,39 @@
+"""``GET /metrics`` in the Prometheus text format.
+
+Open unless ``METRICS_TOKEN`` is set; then ``Authorization: Bearer <METRICS_TOKEN>`` is required
+(401 otherwise). Plain Django view: no DRF, no session.
+"""
+
+import hmac
+import importlib
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .registry import REGISTRY
+
+
+def _load_collectors() -> None:
+    for module in settings.METRICS_COLLECTOR_MODULES:
+        importlib.import_module(module)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    token = settings.METRICS_TOKEN
+    if token:
+        supplied = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
+            response = HttpResponse(
+                "Missing or wrong bearer token: send 'Authorization: Bearer <METRICS_TOKEN>'.\n",
+                status=401,
+                content_type="text/plain",
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    _load_collectors()
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
