@@ -146,6 +146,8 @@ SPECTACULAR_SETTINGS = {
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
 METRICS_COLLECTOR_MODULES = ["core.metrics.collectors"]
+# Modules whose import registers readiness checks (core.health.registry.register).
+HEALTH_CHECK_MODULES = ["core.health.checks"]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 
 # Serve the unauthenticated "bare" DRF list used as the benchmark baseline (bench/ only).
