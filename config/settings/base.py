@@ -149,6 +149,7 @@ METRICS_COLLECTOR_MODULES = ["core.metrics.collectors"]
 # Modules whose import registers readiness checks (core.health.registry.register).
 HEALTH_CHECK_MODULES = ["core.health.checks"]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
+HEALTH_CHECK_KEEP_CONNECTIONS = True
 
 # Serve the unauthenticated "bare" DRF list used as the benchmark baseline (bench/ only).
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

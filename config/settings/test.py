@@ -20,3 +20,5 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Probe threads must not keep connections open: pytest-django drops the test database at the end.
+HEALTH_CHECK_KEEP_CONNECTIONS = False

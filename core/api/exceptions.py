@@ -71,6 +71,12 @@ class DomainError(Exception):
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(exc.payload, status=exc.status_code)
+    # ProtectedError/RestrictedError subclass IntegrityError: test them first.
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return Response(
+            {"detail": "This object is still referenced by other records and can't be deleted."},
+            status=status.HTTP_409_CONFLICT,
+        )
     if isinstance(exc, IntegrityError):
         return integrity_error_response(exc)
     if isinstance(exc, DataError):
@@ -78,11 +84,6 @@ def exception_handler(exc, context):
         return Response(
             {"non_field_errors": [f"The database rejected a value: {str(exc).splitlines()[0]}"]},
             status=status.HTTP_400_BAD_REQUEST,
-        )
-    if isinstance(exc, ProtectedError | RestrictedError):
-        return Response(
-            {"detail": "This object is still referenced by other records and can't be deleted."},
-            status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):
         detail = (

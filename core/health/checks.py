@@ -1,5 +1,6 @@
 """Built-in component checks."""
 
+from django.conf import settings
 from django.db import connection
 
 from .registry import register
@@ -12,6 +13,10 @@ def database() -> dict:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     finally:
-        # This runs in a probe thread: don't leave a broken connection behind for the next probe.
-        connection.close_if_unusable_or_obsolete()
+        # Runs in a long-lived probe thread that keeps its connection between probes (one
+        # connect saved per probe); a broken one is dropped so the next probe reconnects.
+        if settings.HEALTH_CHECK_KEEP_CONNECTIONS:
+            connection.close_if_unusable_or_obsolete()
+        else:
+            connection.close()
     return {}

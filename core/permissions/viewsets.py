@@ -32,6 +32,8 @@ class OrganizationScopedMixin:
         return self.organization_context.organization_id
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no request context
+            return super().get_queryset().none()
         return super().get_queryset().filter(organization_id=self.organization_id)
 
     def get_serializer_context(self):

@@ -6,6 +6,7 @@ from core.api.filters import StrictOrderingFilter
 from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
+from . import services
 from .filters import filter_products
 from .models import Product
 from .serializers import ProductSerializer
@@ -50,4 +51,12 @@ class ProductViewSet(
         return queryset
 
     def perform_create(self, serializer):
-        serializer.save(organization_id=self.organization_id)
+        serializer.instance = services.create_product(
+            organization_id=self.organization_id, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        services.update_product(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.delete_product(instance)

@@ -1,0 +1,117 @@
+"""The organization context and the role x permission matrix, through the real API."""
+
+import pytest
+
+from conftest import add_member, client_for
+from core.permissions.enums import DEFAULT_ROLE_PERMISSIONS, Perm, RoleName
+from core.testing.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class TestOrganizationContext:
+    def test_single_membership_needs_no_header(self, org):
+        ProductFactory(organization=org)
+        user = add_member(org, "viewer")
+        response = client_for(user).get("/api/v1/products/")
+        assert response.status_code == 200 and response.json()["count"] == 1
+
+    def test_several_memberships_without_header_is_400_explaining_it(self, org, other_org):
+        user = add_member(org, "viewer")
+        add_member(other_org, "viewer", user=user)
+        response = client_for(user).get("/api/v1/products/")
+        assert response.status_code == 400
+        assert "X-Organization" in response.json()["organization"][0]
+
+    def test_no_membership_is_400(self, db):
+        response = client_for(UserFactory()).get("/api/v1/products/")
+        assert response.status_code == 400
+        assert "organization" in response.json()
+
+    def test_header_selects_the_organization(self, org, other_org):
+        ProductFactory(organization=org, sku="ACME")
+        ProductFactory(organization=other_org, sku="GLOBEX")
+        user = add_member(org, "viewer")
+        add_member(other_org, "viewer", user=user)
+        response = client_for(user, other_org).get("/api/v1/products/")
+        assert [p["sku"] for p in response.json()["results"]] == ["GLOBEX"]
+
+    @pytest.mark.parametrize("slug", ["globex", "does-not-exist"])
+    def test_header_naming_a_foreign_or_unknown_organization_is_403(self, org, other_org, slug):
+        user = add_member(org, "owner")
+        client = client_for(user)
+        client.defaults["HTTP_X_ORGANIZATION"] = slug
+        assert client.get("/api/v1/products/").status_code == 403
+        assert client.get("/api/v1/orders/").status_code == 403
+
+
+# (method, url template, permission it needs, payload builder taking the ids)
+ENDPOINTS = [
+    ("get", "/api/v1/products/", Perm.PRODUCTS_VIEW, None),
+    ("get", "/api/v1/products/{product}/", Perm.PRODUCTS_VIEW, None),
+    (
+        "post",
+        "/api/v1/products/",
+        Perm.PRODUCTS_MANAGE,
+        lambda ids: {"sku": "NEW", "name": "n", "price": "1"},
+    ),
+    ("patch", "/api/v1/products/{product}/", Perm.PRODUCTS_MANAGE, lambda ids: {"name": "renamed"}),
+    ("delete", "/api/v1/products/{spare}/", Perm.PRODUCTS_MANAGE, None),
+    ("get", "/api/v1/orders/", Perm.ORDERS_VIEW, None),
+    ("get", "/api/v1/orders/{order}/", Perm.ORDERS_VIEW, None),
+    (
+        "post",
+        "/api/v1/orders/",
+        Perm.ORDERS_CREATE,
+        lambda ids: {"lines": [{"product": ids["product"], "quantity": 1}]},
+    ),
+    ("post", "/api/v1/orders/{order}/cancel/", Perm.ORDERS_CANCEL, None),
+    ("get", "/api/v1/organizations/{org}/members/", Perm.MEMBERS_VIEW, None),
+    (
+        "post",
+        "/api/v1/organizations/{org}/members/",
+        Perm.MEMBERS_MANAGE,
+        lambda ids: {"username": ids["outsider"], "role": "viewer"},
+    ),
+    ("get", "/api/v1/organizations/{org}/", Perm.ORGANIZATIONS_VIEW, None),
+    ("delete", "/api/v1/organizations/{org}/", Perm.ORGANIZATIONS_DELETE, None),
+]
+
+
+@pytest.mark.parametrize("role", list(RoleName))
+@pytest.mark.parametrize(
+    "method, url, permission, payload", ENDPOINTS, ids=[f"{m} {u}" for m, u, *_ in ENDPOINTS]
+)
+def test_role_permission_matrix(org, role, method, url, permission, payload):
+    from api.v1.sales.orders.services import LineRequest, place_order
+
+    product = ProductFactory(organization=org, stock=50)
+    spare = ProductFactory(organization=org)
+    order = place_order(
+        organization_id=org.pk, user_id=None, lines=[LineRequest(product.pk, 1)], metadata={}
+    )
+    add_member(org, "owner")  # so the caller is never the last owner
+    outsider = UserFactory()
+    ids = {
+        "product": product.pk,
+        "spare": spare.pk,
+        "order": order.pk,
+        "org": org.slug,
+        "outsider": outsider.username,
+    }
+    client = client_for(add_member(org, role), org)
+    data = payload(ids) if payload else None
+    response = getattr(client, method)(url.format(**ids), data, format="json")
+    allowed = permission in DEFAULT_ROLE_PERMISSIONS[role]
+    if allowed:
+        assert response.status_code < 300, (role, url, response.status_code, response.content)
+    else:
+        assert response.status_code == 403, (role, url, response.status_code, response.content)
+
+
+def test_role_rows_match_the_declared_defaults(db):
+    from api.v1.base_models.organization.models import Role
+
+    assert {r.name: frozenset(r.permissions) for r in Role.objects.all()} == {
+        str(k): frozenset(str(p) for p in v) for k, v in DEFAULT_ROLE_PERMISSIONS.items()
+    }
