@@ -49,8 +49,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
+bench: install services
 	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
+
+bench-api: install services
+	$(BIN)/python -m bench.api

@@ -10,5 +10,6 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# "-" logs requests to stdout; set GUNICORN_ACCESSLOG= (empty) to turn access logs off.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 preload_app = True

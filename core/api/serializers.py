@@ -18,11 +18,18 @@ from rest_framework import relations, serializers
 from rest_framework.settings import api_settings
 
 
-def _datetime(value):
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def _datetime_converter() -> Callable[[Any], Any]:
+    # Resolve the active time zone once per serializer, not once per value (asgiref locals
+    # made timezone.localtime() the most expensive part of a row).
+    tz = timezone.get_current_timezone()
+
+    def convert(value):
+        if value is None:
+            return None
+        text = value.astimezone(tz).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return convert
 
 
 def _decimal(value):
@@ -68,7 +75,7 @@ class FastModelSerializer(serializers.ModelSerializer):
             return nested
         get = attrgetter(source) if source != "*" else _identity
         if isinstance(field, serializers.DateTimeField):
-            convert = _datetime
+            convert = _datetime_converter()
         elif isinstance(field, serializers.DecimalField) and _coerces_to_string(field):
             convert = _decimal
         elif isinstance(

@@ -1,0 +1,94 @@
+"""Foundation API benchmark (issue 2).
+
+Starts gunicorn exactly as `make run` does against a fresh database holding 10,000 products in
+10 organizations, then measures with wrk (-t2 -c16) in one run:
+
+- a bare DRF ListAPIView over the same table (default ModelSerializer, page-number pagination,
+  no auth, no scoping): the baseline;
+- the real products list (token auth, X-Organization, RBAC, org-scoped, 50 per page);
+- product detail; order placement.
+
+Run: `make bench-api` (or .venv/bin/python -m bench.api [--seconds N]).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from .common import (
+    bench_env,
+    create_database,
+    drop_database,
+    gunicorn,
+    manage,
+    print_table,
+    step,
+    wrk,
+)
+
+DBNAME = "erp_bench_api"
+
+ORDER_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local first = {first}
+request = function()
+  local product = first + math.random(0, 999)
+  return wrk.format(nil, nil, nil, '{{"lines":[{{"product":' .. product .. ',"quantity":1}}]}}')
+end
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args()
+
+    create_database(DBNAME)
+    env = bench_env(DBNAME, BENCH_ENDPOINTS="true", API_CACHE_ENABLED="false")
+    step("loading 10 organizations x 1,000 products")
+    out = manage(env, "shell", "-c", "import bench.api_data as d; d.load()")
+    values = dict(re.findall(r"(\w+)=(\S+)", out))
+    auth = [f"Authorization: Token {values['TOKEN']}", f"X-Organization: {values['ORG']}"]
+    first = int(values["FIRST_PRODUCT"])
+
+    rows = []
+    with gunicorn(env) as (base, _):
+        step(f"server up at {base}; warming up")
+        wrk(f"{base}/bench/bare-products/", seconds=2)
+        wrk(f"{base}/api/v1/products/", seconds=2, headers=auth)
+        cases = [
+            ("bare DRF list (baseline)", f"{base}/bench/bare-products/", [], None),
+            ("products list (auth+org+RBAC)", f"{base}/api/v1/products/", auth, None),
+            ("product detail", f"{base}/api/v1/products/{first + 17}/", auth, None),
+            ("order placement", f"{base}/api/v1/orders/", auth, ORDER_SCRIPT.format(first=first)),
+        ]
+        results = {}
+        for name, url, headers, script in cases:
+            step(f"measuring {name} for {args.seconds}s")
+            results[name] = wrk(url, seconds=args.seconds, headers=headers, script=script)
+    bare = results["bare DRF list (baseline)"]["rps"]
+    for name, r in results.items():
+        rows.append(
+            [
+                name,
+                f"{r['rps']:.0f}",
+                f"{r['p50']:.2f}",
+                f"{r['p99']:.2f}",
+                f"{r['rps'] / bare:.2f}x",
+                r["errors"],
+            ]
+        )
+    print_table(
+        "Foundation API (wrk -t2 -c16, gunicorn as in make run, 10k products / 10 orgs)",
+        ["endpoint", "req/s", "p50 ms", "p99 ms", "vs bare list", "non-2xx"],
+        rows,
+    )
+    if not args.keep:
+        drop_database(DBNAME)
+
+
+if __name__ == "__main__":
+    main()
