@@ -2,6 +2,7 @@
 and, under xdist, one per worker), LocMem caches, fast hashing, in-memory e-mail."""
 
 import os
+import tempfile
 
 from ._env import env  # noqa: F401
 
@@ -14,6 +15,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 from .base import *  # noqa: E402,F403
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+STATIC_ROOT = tempfile.mkdtemp(prefix="erp-test-static-")  # whitenoise wants it to exist
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {

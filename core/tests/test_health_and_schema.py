@@ -5,6 +5,13 @@ from django.db.backends.postgresql.base import DatabaseWrapper
 from core.health import checks
 
 
+def shared_wrapper(settings_dict, alias):
+    """A connection to a broken server, usable from the probe thread."""
+    wrapper = DatabaseWrapper(settings_dict, alias=alias)
+    wrapper.inc_thread_sharing()
+    return wrapper
+
+
 def test_live_touches_no_backend(client):
     # No db fixture: any database access here would raise.
     response = client.get("/health/live/")
@@ -12,7 +19,8 @@ def test_live_touches_no_backend(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ready_reports_the_database(client):
+def test_ready_reports_the_database(client, settings):
+    settings.HEALTH_CHECK_TIMEOUT = 10  # a loaded CI machine must not turn "slow" into "down"
     response = client.get("/health/ready/")
     assert response.status_code == 200
     body = response.json()
@@ -20,16 +28,16 @@ def test_ready_reports_the_database(client):
     assert body["components"]["database"]["status"] == "ok"
 
 
+@pytest.mark.django_db
 def test_ready_is_503_when_the_database_is_down(client, monkeypatch):
     settings_dict = {**connections["default"].settings_dict, "PORT": 1, "NAME": "nowhere"}
-    dead = DatabaseWrapper(settings_dict, alias="dead")
-    monkeypatch.setattr(checks, "connection", dead)
+    monkeypatch.setattr(checks, "connection", shared_wrapper(settings_dict, "dead"))
     response = client.get("/health/ready/")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "down"
     assert body["components"]["database"]["status"] == "down"
-    assert "error" in body["components"]["database"]
+    assert body["components"]["database"]["error"].startswith("OperationalError: connection")
 
 
 def test_schema_and_docs_are_public_and_cover_every_endpoint(client):
@@ -60,3 +68,23 @@ def test_schema_generation_has_no_warnings(capsys):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+@pytest.mark.django_db
+def test_ready_gives_up_on_a_hung_database_after_the_deadline(client, monkeypatch, settings):
+    """A server that accepts TCP but never answers: the probe answers 503 at the deadline."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        port = listener.getsockname()[1]
+        settings.HEALTH_CHECK_TIMEOUT = 0.5
+        settings_dict = {**connections["default"].settings_dict, "PORT": port}
+        monkeypatch.setattr(checks, "connection", shared_wrapper(settings_dict, "hung"))
+        response = client.get("/health/ready/")
+        assert response.status_code == 503
+        assert response.json()["components"]["database"]["error"] == "no answer within 0.5s"
+    finally:
+        listener.close()
