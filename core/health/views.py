@@ -3,19 +3,11 @@
 Plain Django views, no DRF and no authentication: probes must be cheap.
 """
 
-import importlib
-
-from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .registry import run_checks
-
-
-def _load_checks() -> None:
-    for module in settings.HEALTH_CHECK_MODULES:
-        importlib.import_module(module)
 
 
 @never_cache
@@ -27,7 +19,6 @@ def live(request):
 @never_cache
 @require_GET
 def ready(request):
-    _load_checks()
     is_ready, components = run_checks()
     degraded = any(c["status"] != "ok" for c in components.values())
     status = "ok" if not degraded else ("degraded" if is_ready else "down")

@@ -5,7 +5,6 @@ Open unless ``METRICS_TOKEN`` is set; then ``Authorization: Bearer <METRICS_TOKE
 """
 
 import hmac
-import importlib
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -14,11 +13,6 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .registry import REGISTRY
-
-
-def _load_collectors() -> None:
-    for module in settings.METRICS_COLLECTOR_MODULES:
-        importlib.import_module(module)
 
 
 @never_cache
@@ -35,5 +29,4 @@ def metrics(request):
             )
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
-    _load_collectors()
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
