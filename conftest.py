@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.v1.base_models.organization.models import Membership, Role
+from core.redis import availability, generations
 from core.testing.factories import OrganizationFactory, ProductFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Every test starts with empty caches and no remembered Redis failure."""
+    yield
+    for cache in caches.all(initialized_only=True):
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+    availability.reset()
+    generations.forget_pending()
 
 
 @pytest.fixture

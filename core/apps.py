@@ -1,4 +1,5 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
@@ -7,3 +8,15 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the PostgreSQL system checks)
+        from .db.invalidation import connect_all
+        from .tenancy.permission_cache import invalidate_all_permissions
+
+        # Every model whose queryset is an InvalidatingQuerySet: save/delete invalidate caches.
+        connect_all(apps.get_models())
+        # Migrations may change roles (grant_operation) through historical models, which send no
+        # signals: drop every cached permission set after migrate.
+        post_migrate.connect(
+            lambda **kwargs: invalidate_all_permissions(),
+            weak=False,
+            dispatch_uid="core.permission-cache.post-migrate",
+        )

@@ -5,6 +5,7 @@ them (``dev``/``test`` supply local ones, ``prod`` none). See ``.env.example`` f
 """
 
 from core.db.config import database_config
+from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
 
 from ._env import BASE_DIR, env
 
@@ -87,15 +88,60 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Redis (caches); REDIS_URL has no default here ---
+# --- Redis (caches, Celery broker); REDIS_URL has no default here ---
+# One REDIS_URL configures everything: each cache alias and the broker get their own logical
+# database of that server (core.redis.config.REDIS_DATABASES); REDIS_<USE>_URL overrides one.
+# Password and TLS come with the URL (redis://:pw@host:6379, rediss://...). See docs/caching.md.
 REDIS_URL = env.str("REDIS_URL")
-CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-    }
+REDIS_CACHE_URL = env.str(
+    "REDIS_CACHE_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["default"])
+)
+REDIS_PERMISSIONS_URL = env.str(
+    "REDIS_PERMISSIONS_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["permissions"])
+)
+REDIS_API_RESPONSES_URL = env.str(
+    "REDIS_API_RESPONSES_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["api_responses"])
+)
+REDIS_BROKER_URL = env.str(
+    "REDIS_BROKER_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["celery_broker"])
+)
+REDIS_RESULT_URL = env.str(
+    "REDIS_RESULT_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["celery_results"])
+)
+CELERY_BROKER_URL = REDIS_BROKER_URL
+CELERY_RESULT_BACKEND = REDIS_RESULT_URL
+# Every key is prefixed per environment (prod/staging sharing a server never collide).
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="erp")
+# Small timeouts: a dead Redis must cost milliseconds. After a failure the cache is bypassed for
+# CACHE_RETRY_AFTER seconds (per process), then retried: recovery needs no restart.
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.1)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.2)
+CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=2.0)
+_redis_timeouts = {
+    "key_prefix": CACHE_KEY_PREFIX,
+    "connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
 }
+CACHES = {
+    "default": cache_config(
+        REDIS_CACHE_URL, timeout=env.int("CACHE_DEFAULT_TIMEOUT", default=300), **_redis_timeouts
+    ),
+    "permissions": cache_config(
+        REDIS_PERMISSIONS_URL,
+        timeout=env.int("PERMISSION_CACHE_TIMEOUT", default=300),
+        **_redis_timeouts,
+    ),
+    "api_responses": cache_config(
+        REDIS_API_RESPONSES_URL,
+        timeout=env.int("API_RESPONSE_CACHE_TIMEOUT", default=60),
+        **_redis_timeouts,
+    ),
+}
+# Switches (the benchmark measures with them off; an operator can too).
+PERMISSION_CACHE_ENABLED = env.bool("PERMISSION_CACHE_ENABLED", default=True)
+API_RESPONSE_CACHE_ENABLED = env.bool("API_RESPONSE_CACHE_ENABLED", default=True)
+# How long a request that missed waits for another request computing the same response.
+API_RESPONSE_CACHE_LOCK_WAIT = env.float("API_RESPONSE_CACHE_LOCK_WAIT", default=2.0)
 
 # --- API ---
 REST_FRAMEWORK = {
@@ -145,9 +191,9 @@ SPECTACULAR_SETTINGS = {
 # /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
-METRICS_COLLECTOR_MODULES = ["core.metrics.collectors"]
+METRICS_COLLECTOR_MODULES = ["core.metrics.collectors", "core.redis.metrics"]
 # Modules whose import registers readiness checks (core.health.registry.register).
-HEALTH_CHECK_MODULES = ["core.health.checks"]
+HEALTH_CHECK_MODULES = ["core.health.checks", "core.redis.health"]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 
 # Serve the unauthenticated "bare" DRF list used as the benchmark baseline (bench/ only).

@@ -2,12 +2,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
 
+from core.api.caching import CachedResponseMixin
 from core.api.filters import StrictOrderingFilter
 from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from .filters import filter_products
-from .models import Product
+from .models import PRODUCT_RESPONSES, Product
 from .serializers import ProductSerializer
 
 LIST_PARAMETERS = [
@@ -22,6 +23,7 @@ LIST_PARAMETERS = [
 
 @extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
 class ProductViewSet(
+    CachedResponseMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -30,6 +32,7 @@ class ProductViewSet(
     OrganizationScopedViewSet,
 ):
     queryset = Product.objects.all()
+    response_cache_scope = PRODUCT_RESPONSES
     serializer_class = ProductSerializer
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["id", "sku", "name", "price", "stock", "created_at", "updated_at"]

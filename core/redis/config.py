@@ -1,0 +1,64 @@
+"""Building ``CACHES`` entries and derived Redis URLs from one ``REDIS_URL`` (used by settings).
+
+One server, one logical database per use, so a ``FLUSHDB`` of a cache never touches the broker
+and ``INFO keyspace`` shows each use separately:
+
+====================  ==
+``default`` cache      0
+``permissions`` cache  1
+``api_responses``      2
+Celery broker          3
+Celery results         4
+====================  ==
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+REDIS_DATABASES = {
+    "default": 0,
+    "permissions": 1,
+    "api_responses": 2,
+    "celery_broker": 3,
+    "celery_results": 4,
+}
+
+
+def url_with_db(url: str, db: int) -> str:
+    """``url`` (``redis://`` or ``rediss://``, with password and query kept) on database ``db``."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError(f"Not a Redis URL: {parts.scheme}://... (use redis:// or rediss://)")
+    if parts.scheme == "unix":
+        query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("db="))
+        return urlunsplit(parts._replace(query=f"{query}&db={db}".lstrip("&")))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def cache_config(
+    url: str,
+    *,
+    timeout: int,
+    key_prefix: str,
+    connect_timeout: float,
+    socket_timeout: float,
+    max_connections: int = 50,
+) -> dict:
+    """A django-redis ``CACHES`` entry with short timeouts: a dead Redis costs milliseconds.
+
+    Exceptions are *not* ignored by django-redis: ``core.redis.availability`` catches them,
+    logs once, and lets callers fall back to the database.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "TIMEOUT": timeout,
+        "KEY_PREFIX": key_prefix,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": connect_timeout,
+            "SOCKET_TIMEOUT": socket_timeout,
+            "CONNECTION_POOL_KWARGS": {"max_connections": max_connections},
+        },
+    }
