@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from api.v1.base_models.organization.models import Membership, Role
 from core.redis import availability, generations
 from core.testing.factories import OrganizationFactory, ProductFactory, UserFactory
+from core.testing.redis import redis_caches, redis_server  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

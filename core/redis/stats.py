@@ -88,10 +88,14 @@ def alias_stats(alias: str) -> RedisStats:
         keyspace_misses=info.get("keyspace_misses"),
         evicted_keys=info.get("evicted_keys"),
         expired_keys=info.get("expired_keys"),
+        # Every database of the server that has keys, and the alias's own even when empty.
         keys={
-            name: value.get("keys", 0)
-            for name, value in info.items()
-            if name.startswith("db") and name[2:].isdigit() and isinstance(value, dict)
+            f"db{db}": 0,
+            **{
+                name: value.get("keys", 0)
+                for name, value in info.items()
+                if name.startswith("db") and name[2:].isdigit() and isinstance(value, dict)
+            },
         },
     )
 

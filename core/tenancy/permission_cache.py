@@ -36,13 +36,12 @@ def cached_memberships(
 ) -> list[OrganizationContext]:
     if not settings.PERMISSION_CACHE_ENABLED:
         return load()
-    key = entry_key(user_id, slug)
-    lookup = read(ALIAS, key, [user_generation_key(user_id), GLOBAL_GENERATION])
+    lookup = read_entry(user_id, slug)
     if lookup.hit:
         return [OrganizationContext(*row) for row in lookup.value]
     contexts = load()
     rows = tuple((c.organization_id, c.organization_slug, c.role, c.permissions) for c in contexts)
-    store(ALIAS, key, lookup, rows)
+    store(ALIAS, entry_key(user_id, slug), lookup, rows)
     return contexts
 
 
@@ -53,3 +52,8 @@ def invalidate_users(user_ids) -> None:
 
 def invalidate_all_permissions() -> None:
     bump_now_and_on_commit(ALIAS, GLOBAL_GENERATION)
+
+
+def read_entry(user_id: int, slug: str | None):
+    """The raw cache lookup for (user, slug) (diagnostics and tests)."""
+    return read(ALIAS, entry_key(user_id, slug), [user_generation_key(user_id), GLOBAL_GENERATION])
