@@ -31,8 +31,9 @@ def url_with_db(url: str, db: int) -> str:
     if parts.scheme not in {"redis", "rediss", "unix"}:
         raise ValueError(f"Not a Redis URL: {parts.scheme}://... (use redis:// or rediss://)")
     if parts.scheme == "unix":
-        query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("db="))
-        return urlunsplit(parts._replace(query=f"{query}&db={db}".lstrip("&")))
+        base, _, query = url.partition("?")
+        params = [p for p in query.split("&") if p and not p.startswith("db=")]
+        return f"{base}?{'&'.join([*params, f'db={db}'])}"
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
