@@ -42,7 +42,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.process = subprocess.Popen(
             [
                 binary,
@@ -70,7 +70,7 @@ class RedisServer:
             except redis.ConnectionError:
                 time.sleep(0.01)
         self.stop()
-        pytest.fail(f"redis-server did not start on port {self.port}")
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:
