@@ -93,21 +93,18 @@ STORAGES = {
 # database of that server (core.redis.config.REDIS_DATABASES); REDIS_<USE>_URL overrides one.
 # Password and TLS come with the URL (redis://:pw@host:6379, rediss://...). See docs/caching.md.
 REDIS_URL = env.str("REDIS_URL")
-REDIS_CACHE_URL = env.str(
-    "REDIS_CACHE_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["default"])
-)
-REDIS_PERMISSIONS_URL = env.str(
-    "REDIS_PERMISSIONS_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["permissions"])
-)
-REDIS_API_RESPONSES_URL = env.str(
-    "REDIS_API_RESPONSES_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["api_responses"])
-)
-REDIS_BROKER_URL = env.str(
-    "REDIS_BROKER_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["celery_broker"])
-)
-REDIS_RESULT_URL = env.str(
-    "REDIS_RESULT_URL", default=url_with_db(REDIS_URL, REDIS_DATABASES["celery_results"])
-)
+
+
+def _redis_url(variable: str, use: str) -> str:
+    """``variable`` if set (and not blank), else REDIS_URL on the use's own database."""
+    return env.str(variable, default="") or url_with_db(REDIS_URL, REDIS_DATABASES[use])
+
+
+REDIS_CACHE_URL = _redis_url("REDIS_CACHE_URL", "default")
+REDIS_PERMISSIONS_URL = _redis_url("REDIS_PERMISSIONS_URL", "permissions")
+REDIS_API_RESPONSES_URL = _redis_url("REDIS_API_RESPONSES_URL", "api_responses")
+REDIS_BROKER_URL = _redis_url("REDIS_BROKER_URL", "celery_broker")
+REDIS_RESULT_URL = _redis_url("REDIS_RESULT_URL", "celery_results")
 CELERY_BROKER_URL = REDIS_BROKER_URL
 CELERY_RESULT_BACKEND = REDIS_RESULT_URL
 # Every key is prefixed per environment (prod/staging sharing a server never collide).
