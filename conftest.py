@@ -54,6 +54,14 @@ def add_member(organization, role: str, user=None):
     return user
 
 
+def revoke_permission(role_name: str, permission: str) -> Role:
+    """Take ``permission`` away from the built-in role ``role_name`` (through ``save()``)."""
+    role = Role.objects.get(name=role_name)
+    role.permissions = [p for p in role.permissions if p != permission]
+    role.save()
+    return role
+
+
 @pytest.fixture
 def org(db):
     return OrganizationFactory(slug="acme", name="Acme")

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.v1.base_models.organization.models import Membership, Role
-from conftest import client_for
+from conftest import client_for, revoke_permission
 from core.permissions.enums import Perm
 from core.tenancy import permission_cache
 from core.tenancy.context import OrganizationContext
@@ -90,9 +90,7 @@ def test_removing_a_membership_revokes_on_the_next_request(org, member_client):
 def test_changing_a_roles_permissions_takes_effect_on_the_next_request(org, member_client):
     client, _ = member_client(org, "viewer")
     assert client.get(PRODUCTS).status_code == 200
-    viewer = Role.objects.get(name="viewer")
-    viewer.permissions = [p for p in viewer.permissions if p != Perm.PRODUCTS_VIEW]
-    viewer.save()
+    viewer = revoke_permission("viewer", Perm.PRODUCTS_VIEW)
     assert client.get(PRODUCTS).status_code == 403
     Role.objects.filter(pk=viewer.pk).update(permissions=[*viewer.permissions, Perm.PRODUCTS_VIEW])
     assert client.get(PRODUCTS).status_code == 200

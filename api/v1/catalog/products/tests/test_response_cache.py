@@ -6,10 +6,9 @@ import time
 import pytest
 from django.db import connections
 
-from api.v1.base_models.organization.models import Role
 from api.v1.catalog.products import views
 from api.v1.catalog.products.models import Product
-from conftest import client_for
+from conftest import client_for, revoke_permission
 from core.permissions.enums import Perm
 from core.testing.factories import ProductFactory
 
@@ -134,9 +133,7 @@ def test_never_served_to_another_role(org, product, member_client):
 def test_losing_permission_is_refused_before_the_cache(org, product, member_client):
     viewer, _ = member_client(org, "viewer")
     assert viewer.get(URL).status_code == 200
-    role = Role.objects.get(name="viewer")
-    role.permissions = [p for p in role.permissions if p != Perm.PRODUCTS_VIEW]
-    role.save()
+    revoke_permission("viewer", Perm.PRODUCTS_VIEW)
     assert viewer.get(URL).status_code == 403
     assert viewer.get(detail(product)).status_code == 403
 
