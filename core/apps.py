@@ -17,6 +17,7 @@ class CoreConfig(AppConfig):
         # signals: drop every cached permission set after migrate.
         post_migrate.connect(
             lambda **kwargs: invalidate_all_permissions(),
+            sender=self,  # once per migrate run (post_migrate is sent for every app)
             weak=False,
             dispatch_uid="core.permission-cache.post-migrate",
         )

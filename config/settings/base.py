@@ -120,8 +120,12 @@ _redis_timeouts = {
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
 }
 CACHES = {
+    # General-purpose: a plain cache.get()/set() anywhere must not fail while Redis is down.
     "default": cache_config(
-        REDIS_CACHE_URL, timeout=env.int("CACHE_DEFAULT_TIMEOUT", default=300), **_redis_timeouts
+        REDIS_CACHE_URL,
+        timeout=env.int("CACHE_DEFAULT_TIMEOUT", default=300),
+        ignore_exceptions=True,
+        **_redis_timeouts,
     ),
     "permissions": cache_config(
         REDIS_PERMISSIONS_URL,
@@ -139,6 +143,7 @@ PERMISSION_CACHE_ENABLED = env.bool("PERMISSION_CACHE_ENABLED", default=True)
 API_RESPONSE_CACHE_ENABLED = env.bool("API_RESPONSE_CACHE_ENABLED", default=True)
 # How long a request that missed waits for another request computing the same response.
 API_RESPONSE_CACHE_LOCK_WAIT = env.float("API_RESPONSE_CACHE_LOCK_WAIT", default=2.0)
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # the default alias's swallowed errors are logged
 
 # --- API ---
 REST_FRAMEWORK = {

@@ -45,12 +45,19 @@ def cache_config(
     connect_timeout: float,
     socket_timeout: float,
     max_connections: int = 50,
+    ignore_exceptions: bool = False,
 ) -> dict:
     """A django-redis ``CACHES`` entry with short timeouts: a dead Redis costs milliseconds.
 
-    Exceptions are *not* ignored by django-redis: ``core.redis.availability`` catches them,
-    logs once, and lets callers fall back to the database.
+    ``ignore_exceptions=False`` (``permissions``, ``api_responses``): errors reach
+    ``core.redis.availability``, which logs once and makes callers fall back to the database
+    (and keeps invalidations that could not be sent). ``True`` (``default``): plain
+    ``cache.get``/``set`` calls anywhere in the code degrade to a miss / no-op while Redis is
+    down, logged by django-redis, instead of failing the request.
     """
+    options = {}
+    if ignore_exceptions:
+        options["IGNORE_EXCEPTIONS"] = True
     return {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": url,
@@ -61,5 +68,6 @@ def cache_config(
             "SOCKET_CONNECT_TIMEOUT": connect_timeout,
             "SOCKET_TIMEOUT": socket_timeout,
             "CONNECTION_POOL_KWARGS": {"max_connections": max_connections},
+            **options,
         },
     }

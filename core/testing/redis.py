@@ -97,6 +97,7 @@ def redis_caches(settings, redis_server):
             key_prefix=prefix,
             connect_timeout=0.1,
             socket_timeout=0.2,
+            ignore_exceptions=alias == "default",
         )
         for alias in ("default", "permissions", "api_responses")
     }
