@@ -65,7 +65,10 @@ def _bump_key(cache, key: str) -> None:
 def _replay_pending(alias: str, cache) -> None:
     pending = _pending.get(alias)
     while pending:
-        key = pending.pop()
+        try:
+            key = pending.pop()
+        except KeyError:  # another thread emptied it
+            return
         try:
             _bump_key(cache, key)
         except BaseException:

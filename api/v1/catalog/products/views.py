@@ -31,6 +31,9 @@ class ProductViewSet(
     mixins.DestroyModelMixin,
     OrganizationScopedViewSet,
 ):
+    """Products of the caller's organization. List and detail responses are cached per
+    organization and permission set, and carry an ``ETag`` (``If-None-Match`` → 304)."""
+
     queryset = Product.objects.all()
     response_cache_scope = PRODUCT_RESPONSES
     serializer_class = ProductSerializer
