@@ -22,6 +22,9 @@ _in_bulk_update: ContextVar[bool] = ContextVar("in_bulk_update", default=False)
 
 class InvalidatingQuerySet(models.QuerySet):
     cache_scope_field: str | None = None
+    # False when a new row can't make any cached value wrong (e.g. a new organization or role:
+    # nobody's cached permissions mention it yet).
+    invalidate_on_create = True
 
     @classmethod
     def invalidate_cache(cls, scopes: set) -> None:
@@ -63,7 +66,7 @@ class InvalidatingQuerySet(models.QuerySet):
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
-        if created:
+        if created and self.invalidate_on_create:
             self.invalidate_cache(self._scopes(created))
         return created
 
@@ -83,7 +86,9 @@ def connect_invalidation_signals(model) -> None:
     queryset_class = model._default_manager._queryset_class
     field = queryset_class.cache_scope_field
 
-    def receiver(sender, instance, **kwargs):
+    def receiver(sender, instance, created=False, **kwargs):
+        if created and not queryset_class.invalidate_on_create:
+            return
         queryset_class.invalidate_cache({getattr(instance, field) if field else None})
 
     uid = f"cache-invalidation:{model._meta.label}"

@@ -65,3 +65,14 @@ def test_breaker_bypasses_a_dead_redis_then_retries(settings, caplog):
     assert "g" in generations._pending["default"]
     availability.reset()
     assert availability.is_available("default")
+
+
+@pytest.mark.django_db
+def test_readiness_lists_every_cache_alias(client):
+    body = client.get("/health/ready/").json()
+    for alias in ("default", "permissions", "api_responses"):
+        assert body["components"][f"cache.{alias}"] == {
+            "status": "ok",
+            "latency_ms": body["components"][f"cache.{alias}"]["latency_ms"],
+            "backend": "LocMemCache",
+        }

@@ -11,7 +11,9 @@ from core.tenancy.permission_cache import invalidate_all_permissions, invalidate
 
 class GlobalPermissionsQuerySet(InvalidatingQuerySet):
     """Organizations and roles: a change (slug, role permissions) invalidates every cached
-    permission set (rare writes; one generation bump)."""
+    permission set (rare writes; one generation bump). Creating one changes nobody's."""
+
+    invalidate_on_create = False
 
     @classmethod
     def invalidate_cache(cls, scopes) -> None:

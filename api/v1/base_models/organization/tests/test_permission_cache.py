@@ -5,7 +5,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from api.v1.base_models.organization.models import Membership, Role
+from api.v1.base_models.organization.models import Membership, Organization, Role
 from conftest import client_for, revoke_permission
 from core.permissions.enums import Perm
 from core.tenancy import permission_cache
@@ -156,3 +156,32 @@ def test_a_lost_generation_never_comes_back_to_an_old_value(org, member_client):
     # recorded under the old value is a miss (a counter restarting at 1 could match it).
     caches["permissions"].delete(permission_cache.user_generation_key(user.pk))
     assert not permission_cache.read_entry(user.pk, org.slug).hit
+
+
+def test_without_header_a_second_membership_takes_effect(org, other_org, member_client):
+    client, user = member_client(org, "viewer", header=False)
+    assert client.get(PRODUCTS).status_code == 200  # the only organization: cached under "*"
+    Membership.objects.create(
+        user=user, organization=other_org, role=Role.objects.get(name="viewer")
+    )
+    response = client.get(PRODUCTS)
+    assert response.status_code == 400 and "organization" in response.json()
+
+
+def test_renaming_an_organization_invalidates_every_user(org, member_client):
+    client, _ = member_client(org, "viewer")  # sends X-Organization: acme
+    assert client.get(PRODUCTS).status_code == 200
+    org.slug = "acme-renamed"
+    org.save()
+    assert client.get(PRODUCTS).status_code == 403  # "acme" no longer exists
+
+
+def test_creating_an_organization_keeps_other_users_entries(org, member_client):
+    _, user = member_client(org, "viewer")
+    load_memberships(user.pk, org.slug)
+    _, founder = member_client(org, "member")
+    response = client_for(founder).post("/api/v1/organizations/", {"name": "N", "slug": "newco"})
+    assert response.status_code == 201, response.content
+    assert permission_cache.read_entry(user.pk, org.slug).hit
+    newco = Organization.objects.get(slug="newco")
+    assert client_for(founder, newco).get(PRODUCTS).status_code == 200
