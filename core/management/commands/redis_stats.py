@@ -55,12 +55,15 @@ class Command(BaseCommand):
             row = [_fmt(name, getattr(s, name)).ljust(w) for name, _, w in COLUMNS]
             line = "  ".join(row)
             self.stdout.write(line if s.reachable else self.style.ERROR(line))
-        self.stdout.write("keys per database:")
+        if any(s.reachable for s in stats):
+            self.stdout.write("keys per database:")
         for s in stats:
             if s.keys:
-                dbs = ", ".join(f"{db}={n}" for db, n in sorted(s.keys.items()))
+                dbs = ", ".join(
+                    f"{db}={n}" for db, n in sorted(s.keys.items(), key=lambda kv: int(kv[0][2:]))
+                )
                 self.stdout.write(f"  {s.alias}: {dbs}")
-            elif s.backend != "RedisCache":
+            elif s.reachable and s.backend != "RedisCache":
                 self.stdout.write(f"  {s.alias}: {s.backend} (in-process, no Redis)")
         down = [s for s in stats if not s.reachable]
         if down:
