@@ -10,16 +10,18 @@ With Redis down the loader (one SQL query) answers every request: correct, never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 
 from core.redis.generations import bump_now_and_on_commit, read, store
-from core.redis.keys import make_key
+from core.redis.keys import digest, make_key
 
 from .context import OrganizationContext
 
 ALIAS = "permissions"
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
 GLOBAL_GENERATION = make_key("gen", "perm", "all")
 
 
@@ -28,7 +30,9 @@ def user_generation_key(user_id: int) -> str:
 
 
 def entry_key(user_id: int, slug: str | None) -> str:
-    return make_key("perm", user_id, slug or "*")
+    # The slug comes from a request header: anything that isn't a plain slug is hashed.
+    part = slug if slug is None or _SLUG.fullmatch(slug) else digest(slug)
+    return make_key("perm", user_id, part or "*")
 
 
 def cached_memberships(
@@ -40,8 +44,13 @@ def cached_memberships(
     if lookup.hit:
         return [OrganizationContext(*row) for row in lookup.value]
     contexts = load()
-    rows = tuple((c.organization_id, c.organization_slug, c.role, c.permissions) for c in contexts)
-    store(ALIAS, entry_key(user_id, slug), lookup, rows)
+    if contexts:
+        # Only memberships are cached: "not a member" answers go to the database every time,
+        # so requests naming random organizations can't fill the cache.
+        rows = tuple(
+            (c.organization_id, c.organization_slug, c.role, c.permissions) for c in contexts
+        )
+        store(ALIAS, entry_key(user_id, slug), lookup, rows)
     return contexts
 
 

@@ -62,7 +62,7 @@ def test_adding_a_membership_grants_on_the_next_request(org, member_client):
     admin, _ = member_client(org, "admin")
     newcomer = UserFactory()
     newcomer_client = client_for(newcomer, org)
-    assert newcomer_client.get(PRODUCTS).status_code == 403  # "not a member" is cached too
+    assert newcomer_client.get(PRODUCTS).status_code == 403
     response = admin.post(members_url(org), {"username": newcomer.username, "role": "viewer"})
     assert response.status_code == 201, response.content
     assert newcomer_client.get(PRODUCTS).status_code == 200
@@ -185,3 +185,12 @@ def test_creating_an_organization_keeps_other_users_entries(org, member_client):
     assert permission_cache.read_entry(user.pk, org.slug).hit
     newco = Organization.objects.get(slug="newco")
     assert client_for(founder, newco).get(PRODUCTS).status_code == 200
+
+
+def test_non_members_and_odd_slugs_are_not_cached(org, member_client):
+    _, user = member_client(org, "viewer")
+    assert load_memberships(user.pk, "someone-else") == []
+    assert not permission_cache.read_entry(user.pk, "someone-else").hit
+    odd = "acme with spaces\n" * 20
+    assert permission_cache.entry_key(user.pk, odd) != permission_cache.entry_key(user.pk, "x")
+    assert len(permission_cache.entry_key(user.pk, odd)) < 60
