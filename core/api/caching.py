@@ -30,6 +30,7 @@ Responses carry ``Cache-Control: private, no-cache``, ``Vary`` and a strong ``ET
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -149,7 +150,8 @@ class CachedResponseMixin:
         content_type = request.accepted_media_type
         if renderer.charset:
             content_type = f"{content_type}; charset={renderer.charset}"
-        entry = (bytes(body), content_type, f'"{digest(body, length=32)}"')
+        body = bytes(body)
+        entry = (body, content_type, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
         store(ALIAS, key, lookup, entry)
         return self._from_entry(request, entry, hit=False)
 
