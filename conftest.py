@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.v1.base_models.organization.models import Membership, Role
+from core.redis import availability, generations
 from core.testing.factories import OrganizationFactory, ProductFactory, UserFactory
+from core.testing.redis import redis_caches, redis_server  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Every test starts with empty caches and no remembered Redis failure."""
+    yield
+    for cache in caches.all(initialized_only=True):
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+    availability.reset()
+    generations.forget_pending()
 
 
 @pytest.fixture
@@ -37,6 +52,14 @@ def add_member(organization, role: str, user=None):
         user=user, organization=organization, role=Role.objects.get(name=role)
     )
     return user
+
+
+def revoke_permission(role_name: str, permission: str) -> Role:
+    """Take ``permission`` away from the built-in role ``role_name`` (through ``save()``)."""
+    role = Role.objects.get(name=role_name)
+    role.permissions = [p for p in role.permissions if p != permission]
+    role.save()
+    return role
 
 
 @pytest.fixture

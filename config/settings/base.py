@@ -5,6 +5,7 @@ them (``dev``/``test`` supply local ones, ``prod`` none). See ``.env.example`` f
 """
 
 from core.db.config import database_config
+from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
 
 from ._env import BASE_DIR, env
 
@@ -87,15 +88,62 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Redis (caches); REDIS_URL has no default here ---
+# --- Redis (caches, Celery broker); REDIS_URL has no default here ---
+# One REDIS_URL configures everything: each cache alias and the broker get their own logical
+# database of that server (core.redis.config.REDIS_DATABASES); REDIS_<USE>_URL overrides one.
+# Password and TLS come with the URL (redis://:pw@host:6379, rediss://...). See docs/caching.md.
 REDIS_URL = env.str("REDIS_URL")
-CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-    }
+
+
+def _redis_url(variable: str, use: str) -> str:
+    """``variable`` if set (and not blank), else REDIS_URL on the use's own database."""
+    return env.str(variable, default="") or url_with_db(REDIS_URL, REDIS_DATABASES[use])
+
+
+REDIS_CACHE_URL = _redis_url("REDIS_CACHE_URL", "default")
+REDIS_PERMISSIONS_URL = _redis_url("REDIS_PERMISSIONS_URL", "permissions")
+REDIS_API_RESPONSES_URL = _redis_url("REDIS_API_RESPONSES_URL", "api_responses")
+REDIS_BROKER_URL = _redis_url("REDIS_BROKER_URL", "celery_broker")
+REDIS_RESULT_URL = _redis_url("REDIS_RESULT_URL", "celery_results")
+CELERY_BROKER_URL = REDIS_BROKER_URL
+CELERY_RESULT_BACKEND = REDIS_RESULT_URL
+# Every key is prefixed per environment (prod/staging sharing a server never collide).
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="erp")
+# Small timeouts: a dead Redis must cost milliseconds. After a failure the cache is bypassed for
+# CACHE_RETRY_AFTER seconds (per process), then retried: recovery needs no restart.
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.1)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.2)
+CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=2.0)
+_redis_timeouts = {
+    "key_prefix": CACHE_KEY_PREFIX,
+    "connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
 }
+CACHES = {
+    # General-purpose: a plain cache.get()/set() anywhere must not fail while Redis is down.
+    "default": cache_config(
+        REDIS_CACHE_URL,
+        timeout=env.int("CACHE_DEFAULT_TIMEOUT", default=300),
+        ignore_exceptions=True,
+        **_redis_timeouts,
+    ),
+    "permissions": cache_config(
+        REDIS_PERMISSIONS_URL,
+        timeout=env.int("PERMISSION_CACHE_TIMEOUT", default=300),
+        **_redis_timeouts,
+    ),
+    "api_responses": cache_config(
+        REDIS_API_RESPONSES_URL,
+        timeout=env.int("API_RESPONSE_CACHE_TIMEOUT", default=60),
+        **_redis_timeouts,
+    ),
+}
+# Switches (the benchmark measures with them off; an operator can too).
+PERMISSION_CACHE_ENABLED = env.bool("PERMISSION_CACHE_ENABLED", default=True)
+API_RESPONSE_CACHE_ENABLED = env.bool("API_RESPONSE_CACHE_ENABLED", default=True)
+# How long a request that missed waits for another request computing the same response.
+API_RESPONSE_CACHE_LOCK_WAIT = env.float("API_RESPONSE_CACHE_LOCK_WAIT", default=2.0)
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # the default alias's swallowed errors are logged
 
 # --- API ---
 REST_FRAMEWORK = {
@@ -145,9 +193,9 @@ SPECTACULAR_SETTINGS = {
 # /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
-METRICS_COLLECTOR_MODULES = ["core.metrics.collectors"]
+METRICS_COLLECTOR_MODULES = ["core.metrics.collectors", "core.redis.metrics"]
 # Modules whose import registers readiness checks (core.health.registry.register).
-HEALTH_CHECK_MODULES = ["core.health.checks"]
+HEALTH_CHECK_MODULES = ["core.health.checks", "core.redis.health"]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 HEALTH_CHECK_KEEP_CONNECTIONS = True
 

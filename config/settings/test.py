@@ -18,8 +18,10 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 STATIC_ROOT = tempfile.mkdtemp(prefix="erp-test-static-")  # whitenoise wants it to exist
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# LocMem per alias (the spec's choice for tests); integration tests point them at a real Redis.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": alias}
+    for alias in ("default", "permissions", "api_responses")
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Probe threads must not keep connections open: pytest-django drops the test database at the end.

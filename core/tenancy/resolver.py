@@ -9,6 +9,7 @@ from __future__ import annotations
 from rest_framework import exceptions
 
 from .context import OrganizationContext
+from .permission_cache import cached_memberships
 
 ORGANIZATION_HEADER = "X-Organization"
 
@@ -18,7 +19,14 @@ class OrganizationRequired(exceptions.ValidationError):
 
 
 def load_memberships(user_id: int, slug: str | None) -> list[OrganizationContext]:
-    """The caller's memberships as contexts: the one for ``slug``, or (no slug) up to two."""
+    """The caller's memberships as contexts: the one for ``slug``, or (no slug) up to two.
+
+    Served from the ``permissions`` cache when warm (no SQL); see ``permission_cache``.
+    """
+    return cached_memberships(user_id, slug, lambda: _query_memberships(user_id, slug))
+
+
+def _query_memberships(user_id: int, slug: str | None) -> list[OrganizationContext]:
     from api.v1.base_models.organization.models import Membership
 
     rows = Membership.objects.filter(user_id=user_id)

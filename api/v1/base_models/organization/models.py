@@ -4,7 +4,30 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from core.db.invalidation import InvalidatingQuerySet
 from core.db.models import TimeStampedModel
+from core.tenancy.permission_cache import invalidate_all_permissions, invalidate_users
+
+
+class GlobalPermissionsQuerySet(InvalidatingQuerySet):
+    """Organizations and roles: a change (slug, role permissions) invalidates every cached
+    permission set (rare writes; one generation bump). Creating one changes nobody's."""
+
+    invalidate_on_create = False
+
+    @classmethod
+    def invalidate_cache(cls, scopes) -> None:
+        invalidate_all_permissions()
+
+
+class MembershipQuerySet(InvalidatingQuerySet):
+    """Any membership write invalidates the cached permissions of the users concerned."""
+
+    cache_scope_field = "user_id"
+
+    @classmethod
+    def invalidate_cache(cls, scopes) -> None:
+        invalidate_users(scopes)
 
 
 class Organization(TimeStampedModel):
@@ -12,6 +35,8 @@ class Organization(TimeStampedModel):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
+
+    objects = GlobalPermissionsQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -31,6 +56,8 @@ class Role(models.Model):
     description = models.CharField(max_length=200, blank=True)
     permissions = ArrayField(models.CharField(max_length=100), default=list, blank=True)
 
+    objects = GlobalPermissionsQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
 
@@ -48,6 +75,8 @@ class Membership(TimeStampedModel):
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -1,7 +1,16 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
+from core.api.caching import OrganizationResponseCacheQuerySet, ResponseCacheScope
 from core.db.models import OrganizationScopedModel
+
+# Cached product list/detail responses; every write to a product bumps its organization's
+# generation (saves, deletes, and bulk update()/bulk_update() from the order services).
+PRODUCT_RESPONSES = ResponseCacheScope("products")
+
+
+class ProductQuerySet(OrganizationResponseCacheQuerySet):
+    response_cache_scope = PRODUCT_RESPONSES
 
 
 class Product(OrganizationScopedModel):
@@ -12,6 +21,8 @@ class Product(OrganizationScopedModel):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     stock = models.IntegerField(default=0)
     custom_fields = models.JSONField(default=dict, blank=True)
+
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -2,13 +2,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
 
+from core.api.caching import CachedResponseMixin
 from core.api.filters import StrictOrderingFilter
 from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
 from .filters import filter_products
-from .models import Product
+from .models import PRODUCT_RESPONSES, Product
 from .serializers import ProductSerializer
 
 LIST_PARAMETERS = [
@@ -23,6 +24,7 @@ LIST_PARAMETERS = [
 
 @extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
 class ProductViewSet(
+    CachedResponseMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -30,7 +32,11 @@ class ProductViewSet(
     mixins.DestroyModelMixin,
     OrganizationScopedViewSet,
 ):
+    """Products of the caller's organization. List and detail responses are cached per
+    organization and permission set, and carry an ``ETag`` (``If-None-Match`` → 304)."""
+
     queryset = Product.objects.all()
+    response_cache_scope = PRODUCT_RESPONSES
     serializer_class = ProductSerializer
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["id", "sku", "name", "price", "stock", "created_at", "updated_at"]

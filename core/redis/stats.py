@@ -1,0 +1,109 @@
+"""Per-alias Redis statistics: PING latency and the ``INFO`` fields operators watch.
+
+Shared by the readiness checks (``core.redis.health``), the Prometheus collector
+(``core.redis.metrics``) and ``manage.py redis_stats``. Always talks to Redis directly (no
+circuit breaker): probes must report the truth.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.core.cache import caches
+
+from .availability import CACHE_ERRORS
+
+REDIS_BACKEND = "django_redis.cache.RedisCache"
+
+
+@dataclass
+class RedisStats:
+    alias: str
+    backend: str
+    reachable: bool
+    db: int | None = None
+    error: str = ""
+    ping_ms: float | None = None
+    used_memory: int | None = None
+    maxmemory: int | None = None
+    maxmemory_policy: str = ""
+    connected_clients: int | None = None
+    ops_per_sec: int | None = None
+    keyspace_hits: int | None = None
+    keyspace_misses: int | None = None
+    evicted_keys: int | None = None
+    expired_keys: int | None = None
+    keys: dict[str, int] = field(default_factory=dict)  # {"db0": n, ...} for the whole server
+
+    @property
+    def hit_ratio(self) -> float | None:
+        if self.keyspace_hits is None or self.keyspace_misses is None:
+            return None
+        total = self.keyspace_hits + self.keyspace_misses
+        return round(self.keyspace_hits / total, 4) if total else None
+
+    def as_dict(self) -> dict:
+        data = {k: v for k, v in asdict(self).items() if v not in (None, "", {})}
+        if self.hit_ratio is not None:
+            data["hit_ratio"] = self.hit_ratio
+        return data
+
+
+def cache_aliases() -> list[str]:
+    return list(settings.CACHES)
+
+
+def is_redis(alias: str) -> bool:
+    return settings.CACHES[alias]["BACKEND"] == REDIS_BACKEND
+
+
+def alias_stats(alias: str) -> RedisStats:
+    backend = settings.CACHES[alias]["BACKEND"].rsplit(".", 1)[-1]
+    if not is_redis(alias):
+        # LocMem/dummy (tests, or a deliberately cache-less setup): in-process, always there.
+        return RedisStats(alias, backend, reachable=True)
+    client = caches[alias].client.get_client(write=True)
+    db = client.connection_pool.connection_kwargs.get("db")
+    try:
+        started = time.perf_counter()
+        client.ping()
+        ping_ms = round((time.perf_counter() - started) * 1000, 3)
+        info = client.info()
+    except CACHE_ERRORS as exc:
+        return RedisStats(alias, backend, reachable=False, db=db, error=_short(exc))
+    return RedisStats(
+        alias,
+        backend,
+        reachable=True,
+        db=db,
+        ping_ms=ping_ms,
+        used_memory=info.get("used_memory"),
+        maxmemory=info.get("maxmemory"),
+        maxmemory_policy=info.get("maxmemory_policy", ""),
+        connected_clients=info.get("connected_clients"),
+        ops_per_sec=info.get("instantaneous_ops_per_sec"),
+        keyspace_hits=info.get("keyspace_hits"),
+        keyspace_misses=info.get("keyspace_misses"),
+        evicted_keys=info.get("evicted_keys"),
+        expired_keys=info.get("expired_keys"),
+        # Every database of the server that has keys, and the alias's own even when empty.
+        keys={
+            f"db{db}": 0,
+            **{
+                name: value.get("keys", 0)
+                for name, value in info.items()
+                if name.startswith("db") and name[2:].isdigit() and isinstance(value, dict)
+            },
+        },
+    )
+
+
+def all_stats() -> list[RedisStats]:
+    return [alias_stats(alias) for alias in cache_aliases()]
+
+
+def _short(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    return f"{type(cause).__name__}: {cause}"[:200]
