@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     create_database(DBNAME)
-    env = bench_env(DBNAME, BENCH_ENDPOINTS="true", API_CACHE_ENABLED="false")
+    env = bench_env(DBNAME, BENCH_ENDPOINTS="true", API_RESPONSE_CACHE_ENABLED="false")
     step("loading 10 organizations x 1,000 products")
     out = manage(env, "shell", "-c", "import bench.api_data as d; d.load()")
     values = dict(re.findall(r"(\w+)=(\S+)", out))
