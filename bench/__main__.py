@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-MODULES = ["bench.api"]
+MODULES = ["bench.api", "bench.cache"]
 
 if __name__ == "__main__":
     for name in MODULES:
