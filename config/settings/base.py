@@ -166,3 +166,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Migrations (issue 3; docs/migrations.md) ---
+# Branch that `check_migrations --new-only` compares against (untracked migrations count as new).
+MIGRATION_GATE_BASE_REF = env.str("MIGRATION_GATE_BASE_REF", default="main")
