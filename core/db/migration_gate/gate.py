@@ -34,11 +34,17 @@ from django.db import NotSupportedError, connection
 from django.db.migrations.loader import MigrationLoader
 from django_migration_linter import MigrationLinter
 from django_migration_linter.sql_analyser import analyse_sql_statements
+from django_migration_linter.sql_analyser.base import BaseAnalyser
 
 from .rules import ErpPostgresqlAnalyser, advice_for
 
 MIN_REASON = 15
 ALLOWANCES_ATTRIBUTE = "safety_allowances"
+
+
+class _NoSqlChecks(BaseAnalyser):
+    base_migration_checks: list = []
+    migration_checks: list = []
 
 
 class GateError(Exception):
@@ -229,10 +235,14 @@ def run_gate(
 ) -> GateReport:
     report = GateReport()
     labels = app_labels or project_apps()
-    if not skip_makemigrations:
-        report.findings += check_models_match(labels)
     loader = MigrationLoader(connection, ignore_no_migrations=True, replace_migrations=False)
-    report.findings += check_conflicts(loader, labels)
+    conflicts = check_conflicts(loader, labels)
+    report.findings += conflicts
+    if not skip_makemigrations:
+        # makemigrations refuses to compare anything while an app has two leaves.
+        conflicting = {f.app_label for f in conflicts}
+        if comparable := [label for label in labels if label not in conflicting]:
+            report.findings += check_models_match(comparable)
 
     selected = sorted(key for key in loader.disk_migrations if key[0] in labels)
     if new_only:
@@ -242,6 +252,9 @@ def run_gate(
             key for key in selected if _migration_path(loader.disk_migrations[key]) in new_files
         ]
     linter = MigrationLinter(no_output=True, no_cache=True)
+    # RunSQL statements already appear in the sqlmigrate output judged above: the library's own
+    # second pass over them (without CREATE TABLE context) would only duplicate findings.
+    linter.sql_analyser_class = _NoSqlChecks
     for key in selected:
         findings = _lint_one(linter, loader, key)
         apply_allowances(loader.disk_migrations[key], findings, report)

@@ -108,14 +108,16 @@ ERP_CHECKS = [
     ),
     Check(
         code="ADD_FOREIGN_KEY",
-        fn=_offending(r"ADD CONSTRAINT .* FOREIGN KEY", unless=r"NOT VALID"),
+        fn=_offending(
+            r"ADD CONSTRAINT .* FOREIGN KEY|ADD COLUMN .* REFERENCES ", unless=r"NOT VALID"
+        ),
         message="FOREIGN KEY added without NOT VALID",
         mode=CheckMode.TRANSACTION,
         type=CheckType.ERROR,
     ),
     Check(
         code="ADD_CHECK",
-        fn=_offending(r"ADD CONSTRAINT .* CHECK ", unless=r"NOT VALID"),
+        fn=_offending(r"ADD (CONSTRAINT|COLUMN) .* CHECK ", unless=r"NOT VALID"),
         message="CHECK constraint added without NOT VALID",
         mode=CheckMode.TRANSACTION,
         type=CheckType.ERROR,
@@ -203,10 +205,12 @@ ADVICE: dict[str, Advice] = {
         "ADD FOREIGN KEY validates every existing row while holding SHARE ROW EXCLUSIVE on both "
         "tables: writes to both wait for a full scan.",
         "ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID (instant), then in a later step "
-        "VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE: writes continue).",
+        "VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE: writes continue). For a new FK column: add "
+        "it with db_constraint=False, then the NOT VALID constraint by RunSQL.",
     ),
     "ADD_CHECK": Advice(
-        "ADD CONSTRAINT ... CHECK scans the whole table under ACCESS EXCLUSIVE: no reads or writes.",
+        "ADD CONSTRAINT ... CHECK (or a column added with an inline CHECK, e.g. a Positive*Field) "
+        "scans the whole table under ACCESS EXCLUSIVE: no reads or writes.",
         "ADD CONSTRAINT ... CHECK (...) NOT VALID, then VALIDATE CONSTRAINT separately "
         "(SHARE UPDATE EXCLUSIVE).",
     ),
