@@ -20,3 +20,6 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Backups in tests run as the test role (the local superuser), whatever the shell exports.
+BACKUP_DATABASE_URL = ""
+BACKUP_ADMIN_URL = ""
