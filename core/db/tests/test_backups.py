@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,20 +31,6 @@ def backup_dir(tmp_path, settings):
     settings.BACKUP_DIR = tmp_path / "backups"
     settings.BACKUP_FREE_SPACE_MARGIN_BYTES = 0
     return settings.BACKUP_DIR
-
-
-@pytest.fixture
-def scratch_db():
-    """A database name nobody uses; dropped afterwards whatever happened."""
-    names = []
-
-    def make():
-        names.append(f"erp_bk_{uuid.uuid4().hex[:12]}")
-        return names[-1]
-
-    yield make
-    for name in names:
-        server.drop_database(name)
 
 
 @pytest.fixture

@@ -61,6 +61,8 @@ def clear_numbers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     atomic = False
+    # Only rows with number IS NULL are touched: re-running after a failure is safe.
+    safe_to_retry = True
 
     dependencies = [("orders", "0003_order_number_nullable")]
 

@@ -25,6 +25,7 @@ CHECK = "orders_order_number_not_null"
 
 class Migration(migrations.Migration):
     atomic = False
+    safe_to_retry = True  # every step is idempotent (see above)
 
     safety_allowances = {
         "SET_NOT_NULL": "the validated CHECK (number IS NOT NULL) added just before proves the "

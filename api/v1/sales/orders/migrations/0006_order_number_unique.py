@@ -3,8 +3,8 @@
 ``CREATE UNIQUE INDEX CONCURRENTLY`` (SHARE UPDATE EXCLUSIVE; outside a transaction, hence
 ``atomic = False``), then ``ADD CONSTRAINT ... UNIQUE USING INDEX``: instant, it adopts the
 built index. Django's state gets the matching ``UniqueConstraint``. A failed concurrent build
-leaves an INVALID index; ``IF NOT EXISTS`` would keep it, so drop it first:
-``DROP INDEX CONCURRENTLY IF EXISTS orders_order_org_number_uniq``.
+leaves an INVALID index (``IF NOT EXISTS`` would keep it), so the migration first drops any
+leftover with ``DROP INDEX CONCURRENTLY IF EXISTS``: re-running it is safe.
 """
 
 from django.db import migrations, models
@@ -14,6 +14,7 @@ NAME = "orders_order_org_number_uniq"
 
 class Migration(migrations.Migration):
     atomic = False
+    safe_to_retry = True  # starts by dropping a half-built index
 
     dependencies = [("orders", "0005_order_number_not_null")]
 
@@ -28,6 +29,10 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
+                # A previous attempt may have left an INVALID index behind.
+                migrations.RunSQL(
+                    f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}", migrations.RunSQL.noop
+                ),
                 migrations.RunSQL(
                     f"CREATE UNIQUE INDEX CONCURRENTLY {NAME} "
                     "ON orders_order (organization_id, number)",
