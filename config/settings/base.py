@@ -145,7 +145,7 @@ SPECTACULAR_SETTINGS = {
 # /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
-METRICS_COLLECTOR_MODULES = ["core.metrics.collectors"]
+METRICS_COLLECTOR_MODULES = ["core.metrics.collectors", "core.db.metrics"]
 # Modules whose import registers readiness checks (core.health.registry.register).
 HEALTH_CHECK_MODULES = ["core.health.checks"]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
