@@ -13,7 +13,8 @@ export DATABASE_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev
 export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
-.PHONY: install run serve provision migrate demo test lint check-migrations bench services clean
+.PHONY: install run serve provision migrate demo test lint check-migrations bench bench-backup \
+	bench-concurrent-index services clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -42,7 +43,12 @@ run: demo
 	$(MANAGE) collectstatic --no-input -v 0
 	$(BIN)/honcho start -f Procfile
 
-test: install
+# The migration safety gate (docs/migrations.md). sqlmigrate needs a connection but reads and
+# writes nothing: the administrative URL's maintenance database always exists.
+check-migrations: install
+	DATABASE_URL="$(DATABASE_ADMIN_URL)" $(MANAGE) check_migrations $(GATE_ARGS)
+
+test: install check-migrations
 	$(BIN)/pytest -n auto --dist loadgroup
 
 lint: install
@@ -51,6 +57,12 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+bench-backup: install
+	$(BIN)/python -m bench.backup
+
+bench-concurrent-index: install
+	$(BIN)/python -m bench.concurrent_index
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
