@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
 from psycopg import sql
 
@@ -24,24 +23,8 @@ from core.db.provisioning import PgTarget
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
-
-    def connect(self, dbname: str | None = None, **kwargs) -> psycopg.Connection:
-        kwargs.setdefault("autocommit", True)
-        return psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password or None,
-            dbname=dbname or self.dbname,
-            connect_timeout=5,
-            **kwargs,
-        )
+class Endpoint(PgTarget):
+    """A server + role + database, usable by psycopg (``connect``) and libpq tools (``env``)."""
 
     def env(self) -> dict[str, str]:
         """Environment for libpq client programs (password never on the command line)."""

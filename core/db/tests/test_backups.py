@@ -126,7 +126,11 @@ def test_truncated_dump_fails_and_leaves_no_database(shop, backup_dir, scratch_d
     backup_set.manifest["files"] = checksum_files(backup_set.path)
     backup_set.save()
     target = scratch_db()
-    with pytest.raises(CommandError, match="pg_restore of backup .* failed"):
+    # Either pg_restore fails on the cut gzip stream, or (cut at a row boundary) it "succeeds"
+    # with fewer rows, which the row-count check against the manifest catches.
+    with pytest.raises(
+        CommandError, match="pg_restore of backup .* failed|differ from the manifest"
+    ):
         call_command("restore", backup_set.id, "--target-db", target)
     assert not server.database_exists(target)
     staging = f"restore_{backup_set.id.lower().replace('-', '_')}_%"
@@ -185,3 +189,13 @@ def test_retention_deletes_exactly_what_the_policy_says(
     kept = [s.id for s in list_sets()]
     assert kept == expected_kept
     assert sorted(deleted) == sorted({"d0", "d1", "d2", "d9", "d40"} - set(expected_kept))
+
+
+def test_restore_with_fewer_rows_than_the_manifest_is_refused(shop, backup_dir, scratch_db):
+    backup_set = _one_set()
+    backup_set.manifest["row_counts"]["public.orders_order"] = 5  # the dump holds 4
+    backup_set.save()
+    target = scratch_db()
+    with pytest.raises(CommandError, match="differ from the manifest"):
+        call_command("restore", backup_set.id, "--target-db", target)
+    assert not server.database_exists(target)

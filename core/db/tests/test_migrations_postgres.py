@@ -128,26 +128,23 @@ def test_safe_migrate_retries_after_lock_timeout(db_at_orders_0003):
 
 def test_safe_migrate_refuses_when_the_backup_fails(db_at_orders_0003, tmp_path):
     name = db_at_orders_0003
-    result = manage(
-        name,
-        "safe_migrate",
-        check=False,
-        SAFE_MIGRATE_BACKUP="true",
-        BACKUP_DIR=str(tmp_path / "backups"),
-        BACKUP_FREE_SPACE_MARGIN_BYTES=str(10**18),  # "disk full"
-    )
+
+    def safe_migrate(margin: int):
+        return manage(
+            name,
+            "safe_migrate",
+            check=False,
+            SAFE_MIGRATE_BACKUP="true",
+            BACKUP_DIR=str(tmp_path / "backups"),
+            BACKUP_FREE_SPACE_MARGIN_BYTES=str(margin),
+        )
+
+    result = safe_migrate(10**18)  # "disk full"
     assert result.returncode != 0
     assert "refusing to migrate" in result.stderr and "Not enough free space" in result.stderr
     assert "orders.0004_backfill_order_number" not in _applied(name)
     # With a working backup it proceeds, and the set is verified.
-    result = manage(
-        name,
-        "safe_migrate",
-        check=False,
-        SAFE_MIGRATE_BACKUP="true",
-        BACKUP_DIR=str(tmp_path / "backups"),
-        BACKUP_FREE_SPACE_MARGIN_BYTES="0",
-    )
+    result = safe_migrate(0)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verified" in result.stdout
     assert "orders.0006_order_number_unique" in _applied(name)
