@@ -199,3 +199,12 @@ def test_restore_with_fewer_rows_than_the_manifest_is_refused(shop, backup_dir, 
     with pytest.raises(CommandError, match="differ from the manifest"):
         call_command("restore", backup_set.id, "--target-db", target)
     assert not server.database_exists(target)
+
+
+def test_run_nightly_backup_backs_up_verifies_and_prunes(shop, backup_dir, settings):
+    settings.BACKUP_KEEP_LAST, settings.BACKUP_KEEP_DAYS = 1, 0
+    first = services.run_nightly_backup()
+    second = services.run_nightly_backup()
+    assert first["status"] == second["status"] == "ok"
+    assert second["rto_seconds"] >= 0
+    assert [s.id for s in list_sets()] == [second["id"]]  # retention removed the first
