@@ -7,13 +7,17 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 MANAGE := $(BIN)/python manage.py
 
-# Dev defaults; anything given in the environment wins (and a .env file never overrides it).
-export DJANGO_SETTINGS_MODULE ?= config.settings.dev
-export DATABASE_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev
-export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
+# Dev defaults for the targets that work on the dev database; anything given in the environment
+# wins (and a .env file never overrides it). `make test` uses config.settings.test and its own
+# database (TEST_DATABASE_URL), whatever the shell exports for development.
+DEV_TARGETS := run provision migrate demo check-migrations
+$(DEV_TARGETS): export DJANGO_SETTINGS_MODULE ?= config.settings.dev
+$(DEV_TARGETS): export DATABASE_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+$(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev
+$(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
-.PHONY: install run serve provision migrate demo test lint check-migrations bench bench-cache services clean
+.PHONY: install run provision migrate demo test lint check-migrations services clean \
+	bench bench-api bench-cache bench-backup bench-concurrent-index
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -42,8 +46,13 @@ run: demo
 	$(MANAGE) collectstatic --no-input -v 0
 	$(BIN)/honcho start -f Procfile
 
-test: install
-	$(BIN)/pytest -n auto --dist loadgroup
+# The migration safety gate (docs/migrations.md). sqlmigrate needs a connection but reads and
+# writes nothing: the administrative URL's maintenance database always exists.
+check-migrations: install
+	DATABASE_URL="$(DATABASE_ADMIN_URL)" $(MANAGE) check_migrations $(GATE_ARGS)
+
+test: install services check-migrations
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n auto --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .
@@ -52,11 +61,18 @@ lint: install
 bench: install services
 	$(BIN)/python -m bench
 
+bench-api: install services ## foundation API: scoped list/detail/orders vs a bare DRF list
+	$(BIN)/python -m bench.api
+
 bench-cache: install services ## Redis caching: products list warm vs uncached, authz cost, Redis down
 	$(BIN)/python -m bench.cache
+
+bench-backup: install services
+	$(BIN)/python -m bench.backup
+
+bench-concurrent-index: install services
+	$(BIN)/python -m bench.concurrent_index
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
 
-bench-api: install services
-	$(BIN)/python -m bench.api

@@ -193,7 +193,7 @@ SPECTACULAR_SETTINGS = {
 # /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
-METRICS_COLLECTOR_MODULES = ["core.metrics.collectors", "core.redis.metrics"]
+METRICS_COLLECTOR_MODULES = ["core.metrics.collectors", "core.redis.metrics", "core.db.metrics"]
 # Modules whose import registers readiness checks (core.health.registry.register).
 HEALTH_CHECK_MODULES = ["core.health.checks", "core.redis.health"]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
@@ -215,3 +215,29 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Migrations (issue 3; docs/migrations.md) ---
+# Branch that `check_migrations --new-only` compares against (untracked migrations count as new).
+MIGRATION_GATE_BASE_REF = env.str("MIGRATION_GATE_BASE_REF", default="main")
+
+# --- Backups (issue 3; docs/backups.md) ---
+BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "backups")
+# Role for pg_dump (the schema owner) and for restore/verify (an administrative role that can
+# create/rename/drop databases and terminate sessions). Only user/password/host/port are used;
+# empty = the role of DATABASE_URL.
+BACKUP_DATABASE_URL = env.str("BACKUP_DATABASE_URL", default="")
+BACKUP_ADMIN_URL = env.str("BACKUP_ADMIN_URL", default="")
+BACKUP_FORMAT = env.str("BACKUP_FORMAT", default="directory")  # or "custom"
+BACKUP_JOBS = env.int("BACKUP_JOBS", default=2)  # pg_dump (directory format) / pg_restore -j
+BACKUP_KEEP_LAST = env.int("BACKUP_KEEP_LAST", default=7)
+BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=30)
+# Headroom required on BACKUP_DIR's disk on top of the database + media size.
+BACKUP_FREE_SPACE_MARGIN_BYTES = env.int("BACKUP_FREE_SPACE_MARGIN_BYTES", default=100 * 2**20)
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")  # where pg_dump/pg_restore live; empty = PATH
+
+# safe_migrate: session timeouts, lock-timeout retries, backup first (on in prod).
+MIGRATION_LOCK_TIMEOUT = env.str("MIGRATION_LOCK_TIMEOUT", default="5s")
+MIGRATION_STATEMENT_TIMEOUT = env.str("MIGRATION_STATEMENT_TIMEOUT", default="30min")
+MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=5)
+MIGRATION_RETRY_BACKOFF = env.float("MIGRATION_RETRY_BACKOFF", default=2.0)  # seconds, doubles
+SAFE_MIGRATE_BACKUP = env.bool("SAFE_MIGRATE_BACKUP", default=False)

@@ -45,3 +45,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Deploy-time `safe_migrate` takes and verifies a backup first.
+SAFE_MIGRATE_BACKUP = env.bool("SAFE_MIGRATE_BACKUP", default=True)

@@ -9,7 +9,11 @@ from ._env import env  # noqa: F401
 os.environ.setdefault("SECRET_KEY", "test-insecure-key")
 os.environ.setdefault("DEBUG", "false")
 # pytest-django needs CREATEDB, so tests connect as a role that has it (the local superuser).
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/erp_test")
+# TEST_DATABASE_URL (not DATABASE_URL, which a developer's shell may point at the dev database
+# as the unprivileged app role) chooses it.
+os.environ["DATABASE_URL"] = os.environ.get(
+    "TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/erp_test"
+)
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from .base import *  # noqa: E402,F403
@@ -26,3 +30,6 @@ CACHES = {
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Probe threads must not keep connections open: pytest-django drops the test database at the end.
 HEALTH_CHECK_KEEP_CONNECTIONS = False
+# Backups in tests run as the test role (the local superuser), whatever the shell exports.
+BACKUP_DATABASE_URL = ""
+BACKUP_ADMIN_URL = ""

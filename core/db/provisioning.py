@@ -45,15 +45,16 @@ class PgTarget:
             dbname=(parts.path or "/").lstrip("/") or "postgres",
         )
 
-    def connect(self, dbname: str | None = None) -> psycopg.Connection:
+    def connect(self, dbname: str | None = None, **kwargs) -> psycopg.Connection:
+        kwargs.setdefault("autocommit", True)
         return psycopg.connect(
             host=self.host,
             port=self.port,
             user=self.user,
             password=self.password or None,
             dbname=dbname or self.dbname,
-            autocommit=True,
             connect_timeout=5,
+            **kwargs,
         )
 
 

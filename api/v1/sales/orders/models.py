@@ -12,6 +12,9 @@ class OrderStatus(models.TextChoices):
 class Order(OrganizationScopedModel):
     """A customer order. Created and cancelled only through ``services`` (stock moves with it)."""
 
+    # Human-facing number, 1, 2, 3... per organization, allocated by ``numbering`` when the order
+    # is placed. Added in two phases (nullable, backfilled, then NOT NULL): migrations 0003-0006.
+    number = models.BigIntegerField()
     status = models.CharField(
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
@@ -27,10 +30,33 @@ class Order(OrganizationScopedModel):
             models.CheckConstraint(
                 condition=models.Q(total__gte=0), name="orders_order_total_gte_0"
             ),
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="orders_order_org_number_uniq"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="orders_order_org_created_idx")
         ]
 
     def __str__(self) -> str:
-        return f"order {self.pk} ({self.status})"
+        return f"order {self.number} ({self.status})"
+
+
+class OrderNumberCounter(models.Model):
+    """The last order number handed out in one organization.
+
+    ``numbering.next_order_number`` increments it with one ``INSERT ... ON CONFLICT DO UPDATE``,
+    whose row lock is held until the placing transaction ends: concurrent orders of the same
+    organization get distinct, gap-free numbers; other organizations are not blocked.
+    """
+
+    organization = models.OneToOneField(
+        "organizations.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_number = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"organization {self.organization_id}: {self.last_number}"
 
 
 class OrderLine(models.Model):

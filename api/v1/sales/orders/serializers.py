@@ -16,7 +16,7 @@ class OrderSerializer(FastModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "status", "lines", "total", "metadata", "created_at"]
+        fields = ["id", "number", "status", "lines", "total", "metadata", "created_at"]
         read_only_fields = fields
 
 

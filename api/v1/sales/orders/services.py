@@ -15,6 +15,7 @@ from core.api.exceptions import DomainError
 
 from .locks import lock_products
 from .models import Order, OrderLine, OrderStatus
+from .numbering import next_order_number
 
 
 class InsufficientStock(DomainError):
@@ -72,7 +73,11 @@ def place_order(
 
     total = sum((products[line.product_id].price * line.quantity for line in lines), Decimal("0"))
     order = Order.objects.create(
-        organization_id=organization_id, created_by_id=user_id, total=total, metadata=metadata
+        organization_id=organization_id,
+        number=next_order_number(organization_id),
+        created_by_id=user_id,
+        total=total,
+        metadata=metadata,
     )
     order._prefetched_objects_cache = {
         "lines": OrderLine.objects.bulk_create(
