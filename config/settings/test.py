@@ -20,3 +20,6 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Tasks run in-process (api.v1.files.tasks.enqueue honours this until the Celery app lands).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,0 +1,38 @@
+"""Fixtures of the files tests: upload helpers and an order to attach files to."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from api.v1.sales.orders.models import Order
+
+URL = "/api/v1/files/"
+
+
+def upload(client, name: str, content: bytes, content_type="application/octet-stream", **extra):
+    data = {"file": SimpleUploadedFile(name, content, content_type=content_type), **extra}
+    return client.post(URL, data, format="multipart")
+
+
+def stored_objects(root) -> list[str]:
+    """Every regular file under MEDIA_ROOT (relative paths)."""
+    if not root.exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def uploader(org, member_client):
+    client, _ = member_client(org, "member")
+    return client
+
+
+@pytest.fixture
+def order(org):
+    return Order.objects.create(organization=org)
+
+
+@pytest.fixture
+def foreign_order(other_org):
+    return Order.objects.create(organization=other_org)
