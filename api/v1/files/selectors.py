@@ -33,15 +33,16 @@ def get_attachable_type(label: str) -> ContentType | None:
     return content_type
 
 
-def access_attach_target(organization_id: int, raw: str, field: str = "attach_to"):
+def access_attach_target(organization_id: int, raw: str):
     """Parse ``attach_to`` and return (content_type, object_id) of an object of the organization.
 
     A missing object and another organization's object get the same 400, so ids can't be probed.
+    Raises a field-less ``ValidationError``: the serializer files it under ``attach_to``.
     """
     try:
         value = json.loads(raw)
     except (TypeError, ValueError):
-        raise ValidationError({field: [f"Not valid JSON. {ATTACH_TO_FORMAT}"]}) from None
+        raise ValidationError(f"Not valid JSON. {ATTACH_TO_FORMAT}") from None
     if (
         not isinstance(value, dict)
         or set(value) != {"type", "id"}
@@ -50,15 +51,11 @@ def access_attach_target(organization_id: int, raw: str, field: str = "attach_to
         or isinstance(value["id"], bool)
         or value["id"] < 1
     ):
-        raise ValidationError({field: [ATTACH_TO_FORMAT]})
+        raise ValidationError(ATTACH_TO_FORMAT)
     content_type = get_attachable_type(value["type"])
     if content_type is None:
-        raise ValidationError(
-            {field: [f"'{value['type']}' is not a type files can be attached to."]}
-        )
+        raise ValidationError(f"'{value['type']}' is not a type files can be attached to.")
     model = content_type.model_class()
     if not model._default_manager.filter(pk=value["id"], organization_id=organization_id).exists():
-        raise ValidationError(
-            {field: [f"No {value['type']} with id {value['id']} in this organization."]}
-        )
+        raise ValidationError(f"No {value['type']} with id {value['id']} in this organization.")
     return content_type, value["id"]

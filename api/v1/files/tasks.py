@@ -21,7 +21,9 @@ def enqueue(task, *args) -> None:
     app reads the ``CELERY_*`` settings, ``delay`` alone behaves the same.
     """
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        task.apply(args=args, throw=True)
+        result = task.apply(args=args)  # retries run inline, like eager mode
+        if result.failed():
+            raise result.result
     else:
         task.delay(*args)
 
