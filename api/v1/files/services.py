@@ -59,7 +59,7 @@ def check_content_type(file, name: str) -> str:
             f"The content is {detected}, which is not accepted. "
             f"Accepted types: {', '.join(sorted(allowed))}.",
         )
-    if claimed := extension_mismatch(name, detected, allowed):
+    if claimed := extension_mismatch(name, detected):
         raise _unsupported(
             detected,
             f"The content is {detected} but the file name claims {claimed}: "

@@ -120,15 +120,15 @@ def _looks_like_csv(head: bytes) -> bool:
     return False
 
 
-def extension_mismatch(name: str, detected: str, allowed: set[str]) -> str | None:
+def extension_mismatch(name: str, detected: str) -> str | None:
     """The type the name's extension claims when it contradicts the content, else None.
 
-    Only extensions of allowed types count (an unknown or missing extension is no claim), and
-    CSV/plain text are interchangeable (the same bytes can be either).
+    A missing or unknown extension is no claim. Text is text: a detected CSV/plain text file may
+    carry any ``text/*`` extension (``.txt``, ``.csv``, ``.md``, ``.log``).
     """
     claimed, _ = mimetypes.guess_type(name, strict=False)
-    if claimed is None or claimed not in allowed or claimed == detected:
+    if claimed is None or claimed == detected:
         return None
-    if claimed in TEXT_FAMILY and detected in TEXT_FAMILY:
+    if detected in TEXT_FAMILY and claimed.startswith("text/"):
         return None
     return claimed

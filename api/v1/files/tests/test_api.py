@@ -68,6 +68,7 @@ def test_upload_detects_type_from_content(uploader, settings, name, content, exp
         # An allowed type under another allowed type's name is a mismatch too.
         ("contract.pdf", samples.png(), "image/png"),
         ("sheet.xlsx", samples.docx(), DOCX),
+        ("setup.exe", samples.png(), "image/png"),
     ],
 )
 def test_disallowed_or_mismatched_content_is_415_and_stores_nothing(
