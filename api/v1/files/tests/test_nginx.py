@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from api.v1.files.models import FileStorage
 
 from . import samples
-from .test_s3 import free_port
+from .conftest import free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 SAMPLE = Path(__file__).resolve().parents[4] / "deploy" / "nginx-files.conf"

@@ -4,7 +4,6 @@ The storage is switched purely through the settings ``core.storage.config`` buil
 environment, as in production.
 """
 
-import socket
 import urllib.error
 import urllib.request
 from urllib.parse import parse_qs, urlparse
@@ -18,16 +17,10 @@ from api.v1.files.models import FileStorage
 from core.storage.config import default_storage_config
 
 from . import samples
-from .conftest import URL, upload
+from .conftest import URL, free_port, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 BUCKET = "erp-files-test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -203,3 +203,26 @@ def test_clamd_unreachable_is_scanner_error():
             scanner.ping()
     with pytest.raises(ScannerError, match="CLAMD_ADDRESS"):
         ClamdScanner(address="http://x").ping()
+
+
+def test_scan_files_command_rescans_unscanned(
+    uploader, settings, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    ids = [upload(uploader, f"{i}.pdf", samples.pdf()).json()["id"] for i in range(2)]
+    infected = upload(uploader, "e.txt", samples.EICAR).json()["id"]
+    with pytest.raises(CommandError, match="FILES_SCANNER"):
+        call_command("scan_files")
+    settings.FILES_SCANNER = FAKE
+    out = StringIO()
+    call_command("scan_files", stdout=out)
+    assert "3 files with status not_scanned, failed would be scanned" in out.getvalue()
+    assert set(FileStorage.objects.values_list("scan_status", flat=True)) == {"not_scanned"}
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("scan_files", "--apply", stdout=StringIO())
+    statuses = dict(FileStorage.objects.values_list("id", "scan_status"))
+    assert [statuses[i] for i in ids] == [ScanStatus.CLEAN, ScanStatus.CLEAN]
+    assert statuses[infected] == ScanStatus.INFECTED
