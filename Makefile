@@ -13,7 +13,7 @@ export DATABASE_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev
 export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
-.PHONY: install run serve provision migrate demo test lint check-migrations bench services clean
+.PHONY: install run serve provision migrate demo test lint check-migrations bench bench-files services clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -51,6 +51,9 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+bench-files: install ## 200 MB upload/download through the API vs a file copy (docs/storage.md)
+	$(BIN)/python -m bench.files
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -129,3 +129,16 @@ def test_health_and_metrics_reach_s3(s3, client):
         s3.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
         )
+
+
+def test_spooled_upload_reaches_s3_intact(s3, uploader, settings, tmp_path):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # spool to a temp file, as big uploads do
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(spool)
+    content = b"id,name\n" + b"".join(b"%d,item %d\n" % (i, i) for i in range(30000))
+    body = upload(uploader, "items.csv", content).json()
+    key = FileStorage.objects.get(pk=body["id"]).storage_key
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == content
+    assert body["content_type"] == "text/csv"
+    assert list(spool.iterdir()) == []  # the spool file is gone
