@@ -30,8 +30,9 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 
 def upload_too_large(limit: int) -> DomainError:
+    human = f" ({limit / 2**20:.4g} MB)" if limit >= 2**20 else ""
     return DomainError(
-        {"file": [f"The file is larger than the limit of {limit} bytes ({limit / 2**20:g} MB)."]},
+        {"file": [f"The file is larger than the limit of {limit} bytes{human}."]},
         status_code=413,
     )
 

@@ -58,6 +58,19 @@ class FileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organization
             request.upload_handlers = [LimitedUploadHandler(request)]
         return super().initialize_request(request, *args, **kwargs)
 
+    def initial(self, request, *args, **kwargs):
+        # Refuse a declared oversize body before anything (even session auth's CSRF check,
+        # which parses the form) reads a byte of it, as nginx's client_max_body_size would.
+        if self.action == "create":
+            limit = settings.MAX_UPLOAD_SIZE
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            if declared > limit + MULTIPART_OVERHEAD:
+                raise upload_too_large(limit)
+        super().initial(request, *args, **kwargs)
+
     def perform_content_negotiation(self, request, force=False):
         # A download answers whatever the client accepts (errors are still JSON).
         return super().perform_content_negotiation(
@@ -74,13 +87,6 @@ class FileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organization
         request={"multipart/form-data": FileUploadSerializer}, responses={201: FileSerializer}
     )
     def create(self, request, *args, **kwargs):
-        limit = settings.MAX_UPLOAD_SIZE
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        if declared > limit + MULTIPART_OVERHEAD:
-            raise upload_too_large(limit)  # refused before a byte of the body is read
         payload = FileUploadSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         record = services.upload_file(
