@@ -13,15 +13,21 @@ Every response is an attachment with a safe file name and ``X-Content-Type-Optio
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
+from core.api.exceptions import DomainError
+
 from .models import FileStorage
+from .services import storage_unavailable
 
 __all__ = ["download_response"]
+
+logger = logging.getLogger(__name__)
 
 
 def download_response(record: FileStorage):
@@ -39,12 +45,31 @@ def download_response(record: FileStorage):
         response = HttpResponse(content_type=record.content_type)
         response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(key)
     else:
-        response = FileResponse(storage.open(key, "rb"), content_type=record.content_type)
+        response = FileResponse(_open(storage, record), content_type=record.content_type)
         response["Content-Length"] = str(record.size)
     response["Content-Disposition"] = disposition
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _open(storage, record: FileStorage):
+    try:
+        return storage.open(record.storage_key, "rb")
+    except FileNotFoundError as exc:
+        logger.error(
+            "file %s of organization %s has metadata but no stored object %s",
+            record.pk,
+            record.organization_id,
+            record.storage_key,
+        )
+        raise DomainError(
+            {"detail": "The stored file is missing; it has been reported to the operators."},
+            status_code=404,
+        ) from exc
+    except OSError as exc:
+        logger.exception("could not open stored object %s", record.storage_key)
+        raise storage_unavailable() from exc
 
 
 def _presigned_url(storage, key: str, record: FileStorage, disposition: str) -> str:

@@ -42,6 +42,13 @@ def _sha256(file) -> str:
     return digest.hexdigest()
 
 
+def storage_unavailable() -> DomainError:
+    return DomainError(
+        {"detail": "The file storage is unavailable; try again later.", "code": "storage_down"},
+        status_code=503,
+    )
+
+
 def _unsupported(detected: str, why: str) -> DomainError:
     return DomainError(
         {"file": [why], "detected_content_type": detected},
@@ -90,7 +97,11 @@ def upload_file(*, organization_id: int, user_id: int | None, file, attach_to=No
     )
     if attach_to is not None:
         record.attached_type, record.attached_id = attach_to
-    record.file.save("upload", file, save=False)
+    try:
+        record.file.save("upload", file, save=False)
+    except Exception as exc:
+        logger.exception("file storage refused an upload of organization %s", organization_id)
+        raise storage_unavailable() from exc
     try:
         with transaction.atomic():
             record.save()

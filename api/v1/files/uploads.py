@@ -50,6 +50,7 @@ class LimitedUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.limit = settings.MAX_UPLOAD_SIZE
         self.files_seen = 0
+        self.in_memory = False
         self.file = None
         self.sha256 = None
 

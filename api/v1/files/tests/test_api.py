@@ -314,3 +314,37 @@ def test_other_organizations_files_are_invisible(org, other_org, member_client, 
 def test_anonymous_is_401(api_client):
     assert api_client.get(URL).status_code == 401
     assert upload(api_client, "a.pdf", samples.pdf()).status_code == 401
+
+
+def test_missing_stored_object_is_404_not_500(uploader, settings, caplog):
+    file_id = upload(uploader, "a.pdf", samples.pdf()).json()["id"]
+    (settings.MEDIA_ROOT / FileStorage.objects.get(pk=file_id).storage_key).unlink()
+    response = uploader.get(f"{URL}{file_id}/download/")
+    assert response.status_code == 404
+    assert "missing" in response.json()["detail"]
+    assert any("no stored object" in r.message for r in caplog.records)
+
+
+def test_storage_failure_on_upload_is_503_and_leaves_no_row(uploader, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    def disk_full(self, name, content):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_full)
+    response = upload(uploader, "a.pdf", samples.pdf())
+    assert response.status_code == 503
+    assert response.json()["code"] == "storage_down"
+    assert not FileStorage.objects.exists()
+
+
+def test_failed_metadata_write_removes_the_stored_object(uploader, settings, monkeypatch):
+    from django.db import IntegrityError
+
+    def broken_save(self, *args, **kwargs):
+        raise IntegrityError("simulated")
+
+    monkeypatch.setattr(FileStorage, "save", broken_save)
+    response = upload(uploader, "a.pdf", samples.pdf())
+    assert 400 <= response.status_code < 500
+    assert stored_objects(settings.MEDIA_ROOT) == []
