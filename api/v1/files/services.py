@@ -110,6 +110,8 @@ def upload_file(*, organization_id: int, user_id: int | None, file, attach_to=No
     except BaseException:
         record.file.storage.delete(record.file.name)
         raise
+    # The upload is consumed: release its spool file now (FileSystemStorage usually moved it).
+    file.close()
     logger.info(
         "file %s stored as %s (%s, %d bytes) for organization %s",
         record.pk,
