@@ -18,9 +18,9 @@ from .conftest import upload
 pytestmark = pytest.mark.django_db
 
 
-def test_readiness_reports_local_disk(client, uploader, settings):
+def test_readiness_reports_local_disk(readiness_probe, uploader, settings):
     upload(uploader, "a.pdf", samples.pdf())  # creates MEDIA_ROOT
-    response = client.get("/health/ready/")
+    response = readiness_probe()
     assert response.status_code == 200
     component = response.json()["components"]["storage"]
     assert component["status"] == "ok"
@@ -30,9 +30,11 @@ def test_readiness_reports_local_disk(client, uploader, settings):
     assert response.json()["components"]["virus_scanner"]["enabled"] is False
 
 
-def test_readiness_degraded_not_503_when_media_root_missing_or_full(client, settings, tmp_path):
+def test_readiness_degraded_not_503_when_media_root_missing_or_full(
+    readiness_probe, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path / "nowhere"
-    response = client.get("/health/ready/")
+    response = readiness_probe()
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
@@ -41,15 +43,15 @@ def test_readiness_degraded_not_503_when_media_root_missing_or_full(client, sett
 
     settings.MEDIA_ROOT = tmp_path
     settings.FILES_DISK_FREE_MIN_PERCENT = 100.1
-    component = client.get("/health/ready/").json()["components"]["storage"]
+    component = readiness_probe().json()["components"]["storage"]
     assert component["status"] == "degraded"
     assert "disk free" in component["error"]
 
 
-def test_readiness_degraded_when_scanner_down(client, settings):
+def test_readiness_degraded_when_scanner_down(readiness_probe, settings):
     settings.FILES_SCANNER = "clamd"
     settings.CLAMD_ADDRESS = "unix:///nonexistent/clamd.sock"
-    response = client.get("/health/ready/")
+    response = readiness_probe()
     assert response.status_code == 200
     component = response.json()["components"]["virus_scanner"]
     assert component["status"] == "degraded"

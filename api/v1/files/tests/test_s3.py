@@ -111,8 +111,8 @@ def test_rejected_upload_leaves_no_object(s3, uploader):
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
-def test_health_and_metrics_reach_s3(s3, client):
-    component = client.get("/health/ready/").json()["components"]["storage"]
+def test_health_and_metrics_reach_s3(s3, client, readiness_probe):
+    component = readiness_probe().json()["components"]["storage"]
     assert component == {
         "status": "ok",
         "latency_ms": component["latency_ms"],
@@ -121,7 +121,7 @@ def test_health_and_metrics_reach_s3(s3, client):
     assert b"erp_storage_up 1.0" in client.get("/metrics").content
     s3.delete_bucket(Bucket=BUCKET)
     try:
-        component = client.get("/health/ready/").json()["components"]["storage"]
+        component = readiness_probe().json()["components"]["storage"]
         assert component["status"] == "degraded"
         assert "NoSuchBucket" in component["error"]
         assert b"erp_storage_up 0.0" in client.get("/metrics").content

@@ -182,7 +182,9 @@ def test_clamd_instream_protocol(clamd):
 
 
 @pytest.mark.integration
-def test_clamd_configured_end_to_end(clamd, uploader, settings, django_capture_on_commit_callbacks):
+def test_clamd_configured_end_to_end(
+    clamd, uploader, settings, django_capture_on_commit_callbacks, readiness_probe
+):
     settings.FILES_SCANNER = "clamd"
     settings.CLAMD_ADDRESS = f"tcp://127.0.0.1:{clamd.port}"
     with django_capture_on_commit_callbacks(execute=True):
@@ -190,7 +192,7 @@ def test_clamd_configured_end_to_end(clamd, uploader, settings, django_capture_o
         infected = upload(uploader, "e.txt", samples.EICAR).json()
     assert FileStorage.objects.get(pk=clean["id"]).scan_status == ScanStatus.CLEAN
     assert FileStorage.objects.get(pk=infected["id"]).scan_status == ScanStatus.INFECTED
-    health = uploader.get("/health/ready/").json()["components"]["virus_scanner"]
+    health = readiness_probe().json()["components"]["virus_scanner"]
     assert health["status"] == "ok" and health["scanner"] == "clamd"
 
 
