@@ -17,6 +17,7 @@ from core.testing.redis import redis_caches, redis_server  # noqa: F401  (fixtur
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
 
 
 @pytest.fixture(autouse=True)

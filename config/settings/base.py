@@ -6,6 +6,7 @@ them (``dev``/``test`` supply local ones, ``prod`` none). See ``.env.example`` f
 
 from core.db.config import database_config
 from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
+from core.storage.config import default_storage_config
 
 from ._env import BASE_DIR, env
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "api.v1.base_models.organization",
     "api.v1.catalog.products",
     "api.v1.sales.orders",
+    "api.v1.files",
 ]
 
 MIDDLEWARE = [
@@ -83,10 +85,45 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# STORAGE_BACKEND=local (FileSystemStorage under MEDIA_ROOT) or s3 (django-storages, AWS_* vars).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_config(env),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Uploaded files (api.v1.files; docs/storage.md) ---
+# Largest accepted upload in bytes, enforced while the body streams in (413 beyond it).
+MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
+# Types accepted, as detected from the content (never the extension or the client's header).
+ALLOWED_MIME_TYPES = env.list(
+    "ALLOWED_MIME_TYPES",
+    default=[
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "text/csv",
+        "text/plain",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ],
+)
+# Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled here (default: the system temp dir). On the
+# same filesystem as MEDIA_ROOT, storing the upload is a rename instead of a copy.
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+# Local storage behind nginx: the `internal` location that serves MEDIA_ROOT (e.g.
+# /protected-media/). Empty: Django streams the file itself. See deploy/nginx-files.conf.
+FILES_X_ACCEL_REDIRECT_PREFIX = env.str("FILES_X_ACCEL_REDIRECT_PREFIX", default="")
+# Virus scanning: "" (off: files are downloadable at once), "clamd", or a dotted path to a
+# api.v1.files.scanning.Scanner subclass. CLAMD_ADDRESS: tcp://host:port or unix:///path.
+FILES_SCANNER = env.str("FILES_SCANNER", default="")
+CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="tcp://127.0.0.1:3310")
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=30.0)
+# Orphan cleanup leaves objects/rows younger than this alone (uploads in flight).
+FILES_ORPHAN_GRACE_SECONDS = env.int("FILES_ORPHAN_GRACE_SECONDS", default=3600)
+# Readiness reports the storage as degraded below this share of free disk (local storage).
+FILES_DISK_FREE_MIN_PERCENT = env.float("FILES_DISK_FREE_MIN_PERCENT", default=10.0)
 
 # --- Redis (caches, Celery broker); REDIS_URL has no default here ---
 # One REDIS_URL configures everything: each cache alias and the broker get their own logical
@@ -193,9 +230,14 @@ SPECTACULAR_SETTINGS = {
 # /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
-METRICS_COLLECTOR_MODULES = ["core.metrics.collectors", "core.redis.metrics", "core.db.metrics"]
+METRICS_COLLECTOR_MODULES = [
+    "core.metrics.collectors",
+    "core.redis.metrics",
+    "core.db.metrics",
+    "api.v1.files.metrics",
+]
 # Modules whose import registers readiness checks (core.health.registry.register).
-HEALTH_CHECK_MODULES = ["core.health.checks", "core.redis.health"]
+HEALTH_CHECK_MODULES = ["core.health.checks", "core.redis.health", "api.v1.files.health"]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 HEALTH_CHECK_KEEP_CONNECTIONS = True
 

@@ -33,3 +33,6 @@ HEALTH_CHECK_KEEP_CONNECTIONS = False
 # Backups in tests run as the test role (the local superuser), whatever the shell exports.
 BACKUP_DATABASE_URL = ""
 BACKUP_ADMIN_URL = ""
+# Tasks run in-process (api.v1.files.tasks.enqueue honours this until the Celery app lands).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

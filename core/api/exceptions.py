@@ -31,9 +31,19 @@ def constraint_fields() -> dict[str, tuple[str, str]]:
                 fields = [f for f in constraint.fields if f != "organization"]
                 mapping[constraint.name] = (fields[-1] if fields else "non_field_errors", "unique")
             elif isinstance(constraint, models.CheckConstraint):
-                lookup = constraint.condition.children[0][0]
-                mapping[constraint.name] = (lookup.split("__")[0], "check")
+                mapping[constraint.name] = (_first_field(constraint.condition), "check")
     return mapping
+
+
+def _first_field(condition) -> str:
+    """The field of a check's first lookup, also inside nested ``Q(...) | Q(...)``."""
+    node = condition
+    while isinstance(node, models.Q):
+        if not node.children:
+            return "non_field_errors"
+        node = node.children[0]
+    lookup = node[0] if isinstance(node, tuple) else None
+    return lookup.split("__")[0] if isinstance(lookup, str) else "non_field_errors"
 
 
 def integrity_error_response(exc: IntegrityError) -> Response:

@@ -13,6 +13,9 @@ class Perm(StrEnum):
     ORDERS_VIEW = "orders.view"
     ORDERS_CREATE = "orders.create"
     ORDERS_CANCEL = "orders.cancel"
+    FILES_VIEW = "files.view"
+    FILES_UPLOAD = "files.upload"
+    FILES_DELETE = "files.delete"
 
 
 class RoleName(StrEnum):
@@ -27,9 +30,10 @@ _READ = {
     Perm.MEMBERS_VIEW,
     Perm.PRODUCTS_VIEW,
     Perm.ORDERS_VIEW,
+    Perm.FILES_VIEW,
 }
-_MEMBER = _READ | {Perm.ORDERS_CREATE, Perm.ORDERS_CANCEL}
-_ADMIN = _MEMBER | {Perm.PRODUCTS_MANAGE, Perm.MEMBERS_MANAGE}
+_MEMBER = _READ | {Perm.ORDERS_CREATE, Perm.ORDERS_CANCEL, Perm.FILES_UPLOAD}
+_ADMIN = _MEMBER | {Perm.PRODUCTS_MANAGE, Perm.MEMBERS_MANAGE, Perm.FILES_DELETE}
 _OWNER = set(Perm)
 
 # The permissions each built-in role starts with. Roles are rows (organizations.Role) so an

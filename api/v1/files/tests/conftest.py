@@ -1,0 +1,70 @@
+"""Fixtures of the files tests: upload helpers and an order to attach files to."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from api.v1.sales.orders.models import Order
+from api.v1.sales.orders.numbering import next_order_number
+
+URL = "/api/v1/files/"
+
+
+def upload(client, name: str, content: bytes, content_type="application/octet-stream", **extra):
+    data = {"file": SimpleUploadedFile(name, content, content_type=content_type), **extra}
+    return client.post(URL, data, format="multipart")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stored_objects(root) -> list[str]:
+    """Every regular file under MEDIA_ROOT (relative paths)."""
+    if not root.exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def uploader(org, member_client):
+    client, _ = member_client(org, "member")
+    return client
+
+
+@pytest.fixture
+def order(org):
+    return Order.objects.create(organization=org, number=next_order_number(org.pk))
+
+
+@pytest.fixture
+def foreign_order(other_org):
+    return Order.objects.create(organization=other_org, number=next_order_number(other_org.pk))
+
+
+@pytest.fixture
+def readiness_probe(client):
+    """A function GETting /health/ready/; afterwards close the DB connections the probe's worker threads
+    keep (core.health's pool reuses them), or the test database can't be dropped at the end."""
+    import threading
+
+    from django.db import connections
+
+    from core.health import registry
+
+    yield lambda: client.get("/health/ready/")
+    workers = registry._executor._max_workers
+    barrier = threading.Barrier(workers)
+
+    def close_own_connections():
+        barrier.wait(timeout=5)  # one task per pool thread: each closes its own connections
+        connections.close_all()
+
+    for future in [registry._executor.submit(close_own_connections) for _ in range(workers)]:
+        future.result(timeout=10)

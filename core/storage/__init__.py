@@ -1,0 +1,1 @@
+"""File storage configuration (``STORAGES``) chosen purely from the environment."""
