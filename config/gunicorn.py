@@ -13,3 +13,8 @@ max_requests_jitter = 500
 # "-" logs requests to stdout; set GUNICORN_ACCESSLOG= (empty) to turn access logs off.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 preload_app = True
+# gunicorn's runtime control socket ($HOME/.gunicorn/gunicorn.ctl) is shared by every gunicorn of
+# the user and clashes when several run on one machine (benchmarks, tests); off unless asked for.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
