@@ -9,16 +9,12 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("DATABASE_URL", "postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Backups: pg_dump as the schema owner, restore/verify as the administrative role (Makefile URLs).
 os.environ.setdefault(
-    "BACKUP_DATABASE_URL",
-    os.environ.get(
-        "DATABASE_OWNER_URL", "postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev"
-    ),
+    "DATABASE_OWNER_URL", "postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev"
 )
-os.environ.setdefault(
-    "BACKUP_ADMIN_URL",
-    os.environ.get("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-)
+os.environ.setdefault("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# Backups: pg_dump as the schema owner, restore/verify as the administrative role.
+os.environ.setdefault("BACKUP_DATABASE_URL", os.environ["DATABASE_OWNER_URL"])
+os.environ.setdefault("BACKUP_ADMIN_URL", os.environ["DATABASE_ADMIN_URL"])
 
 from .base import *  # noqa: E402,F403
