@@ -177,6 +177,8 @@ CACHES = {
 }
 # Switches (the benchmark measures with them off; an operator can too).
 PERMISSION_CACHE_ENABLED = env.bool("PERMISSION_CACHE_ENABLED", default=True)
+# Cache token -> active user in the same alias (api.v1.base_models.user.authentication).
+AUTH_TOKEN_CACHE_ENABLED = env.bool("AUTH_TOKEN_CACHE_ENABLED", default=True)
 API_RESPONSE_CACHE_ENABLED = env.bool("API_RESPONSE_CACHE_ENABLED", default=True)
 # How long a request that missed waits for another request computing the same response.
 API_RESPONSE_CACHE_LOCK_WAIT = env.float("API_RESPONSE_CACHE_LOCK_WAIT", default=2.0)
@@ -185,7 +187,7 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # the default alias's swallowed erro
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.v1.base_models.user.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
