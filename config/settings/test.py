@@ -15,7 +15,20 @@ from .base import *  # noqa: E402,F403
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Worker subprocesses of integration tests write e-mail to files the test can read.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+# Not the broker/results databases of the Redis DB plan (3, 4): eager unit tests publish
+# nothing, and integration tests start their own redis-server (core/celery_app/testing.py).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/13")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/13")
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+# Monitoring keys written by eager tasks: one namespace per test process, expiring.
+CELERY_MONITOR_KEY_PREFIX = env.str(
+    "CELERY_MONITOR_KEY_PREFIX", default=f"erp:celery:test:{os.getpid()}:"
+)
+CELERY_MONITOR_KEY_TTL = 600
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }

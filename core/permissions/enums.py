@@ -13,6 +13,7 @@ class Perm(StrEnum):
     ORDERS_VIEW = "orders.view"
     ORDERS_CREATE = "orders.create"
     ORDERS_CANCEL = "orders.cancel"
+    EXPORTS_CREATE = "exports.create"
 
 
 class RoleName(StrEnum):
@@ -29,7 +30,7 @@ _READ = {
     Perm.ORDERS_VIEW,
 }
 _MEMBER = _READ | {Perm.ORDERS_CREATE, Perm.ORDERS_CANCEL}
-_ADMIN = _MEMBER | {Perm.PRODUCTS_MANAGE, Perm.MEMBERS_MANAGE}
+_ADMIN = _MEMBER | {Perm.PRODUCTS_MANAGE, Perm.MEMBERS_MANAGE, Perm.EXPORTS_CREATE}
 _OWNER = set(Perm)
 
 # The permissions each built-in role starts with. Roles are rows (organizations.Role) so an
