@@ -13,7 +13,7 @@ export DATABASE_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev
 export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
-.PHONY: install run serve provision migrate demo test lint check-migrations bench services clean
+.PHONY: install run serve provision migrate demo test lint check-migrations bench bench-celery services clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,7 @@ provision: install services
 
 migrate: provision
 	DATABASE_URL="$(DATABASE_OWNER_URL)" $(MANAGE) migrate --no-input
+	$(MANAGE) setup_schedules
 
 demo: migrate
 	$(MANAGE) seed_demo
@@ -51,6 +52,9 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+bench-celery: install services
+	$(BIN)/python -m bench.celery
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

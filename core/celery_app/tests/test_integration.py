@@ -178,3 +178,22 @@ def test_health_reports_broker_down_as_degraded_not_503(broker, client):
     assert body["components"]["celery_broker"]["status"] == "degraded"
     assert body["components"]["database"]["status"] == "ok"
     assert "erp_celery_broker_up 0.0" in client.get("/metrics").content.decode()
+
+
+def test_celery_status_command(broker, capsys):
+    from django.core.management import CommandError, call_command
+
+    from core.celery_app.tests.tasks_for_tests import noop
+
+    noop.delay()  # one ready message, no worker running
+    OutboxMessage.objects.create(task_name="tests.noop")
+    call_command("celery_status")
+    out = capsys.readouterr().out
+    assert "broker" in out and "reachable" in out
+    assert "queue celery" in out and "1 ready" in out
+    assert "outbox backlog" in out
+    assert "No worker heartbeat" in out
+
+    broker.stop()
+    with pytest.raises(CommandError, match="unreachable"):
+        call_command("celery_status")
