@@ -34,7 +34,6 @@ provision: install services
 
 migrate: provision
 	DATABASE_URL="$(DATABASE_OWNER_URL)" $(MANAGE) migrate --no-input
-	$(MANAGE) setup_schedules
 
 demo: migrate
 	$(MANAGE) seed_demo

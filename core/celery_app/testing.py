@@ -131,7 +131,17 @@ def worker_database_url() -> str:
 class Worker:
     """``celery -A config worker`` in its own process group, on the test database."""
 
-    def __init__(self, broker_url: str, directory: Path, *, name: str, extra_env=None):
+    def __init__(
+        self,
+        broker_url: str,
+        directory: Path,
+        *,
+        name: str,
+        extra_env=None,
+        concurrency: int = 1,
+        include: str = "core.celery_app.tests.tasks_for_tests",
+        loglevel: str = "INFO",
+    ):
         self.name = name
         self.log = directory / f"{name}.log"
         env = {
@@ -147,9 +157,8 @@ class Worker:
         }
         command = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "-P", "prefork", "-c", "1", "-l", "INFO", "-n", f"{name}@%h",
-            "--without-gossip", "--without-mingle",
-            "-I", "core.celery_app.tests.tasks_for_tests",
+            "-P", "prefork", "-c", str(concurrency), "-l", loglevel, "-n", f"{name}@%h",
+            "--without-gossip", "--without-mingle", "-I", include,
         ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(

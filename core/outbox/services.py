@@ -1,9 +1,10 @@
 """The transactional outbox: write a task in the caller's transaction, publish after commit.
 
 ``enqueue(task, kwargs=...)`` inserts an ``OutboxMessage`` in the current transaction and
-registers an ``on_commit`` callback that publishes it right away (``relay_messages``). If that
-publish fails (broker down, network), the row stays pending with ``attempts``/``last_error``/
-``next_attempt_at`` and the periodic ``relay_pending`` (beat, every few seconds) catches up:
+registers an ``on_commit`` callback that publishes it right away (``relay_committed``). If that
+publish fails (broker down, network) or the process dies first, the row stays pending with
+``attempts``/``last_error``/``next_attempt_at`` and the periodic ``relay_pending`` (beat, every
+few seconds) catches up:
 it takes due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` so several relays never publish the
 same row concurrently, publishes, and marks them sent. A rolled-back transaction takes its
 messages with it: nothing is published.
@@ -20,7 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from core.celery_app.base import check_task_arguments
@@ -40,17 +41,26 @@ PUBLISH_RETRY_POLICY = {
 
 
 def enqueue(task, *, args: Iterable = (), kwargs: dict | None = None, **options) -> OutboxMessage:
-    """Write ``task`` to the outbox in the current transaction; publish it after commit."""
+    """Write ``task`` to the outbox in the current transaction; publish it after commit.
+
+    The row is born leased to this process for ``OUTBOX_CLAIM_SECONDS`` (its ``next_attempt_at``
+    lies that far ahead), so the periodic relay leaves it to the on-commit publish and takes it
+    over only if this process dies before publishing. The on-commit path therefore needs no
+    lock and no extra transaction: publish, then one UPDATE.
+    """
     args, kwargs = list(args), dict(kwargs or {})
     check_task_arguments(task, args, kwargs)
+    now = timezone.now()
     message = OutboxMessage.objects.create(
         task_name=task.name,
         args=args,
         kwargs=kwargs,
         options=options,
         organization_id=kwargs.get("organization_id"),
+        created_at=now,
+        next_attempt_at=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
     )
-    transaction.on_commit(lambda: relay_messages([message.pk]), robust=True)
+    transaction.on_commit(lambda: relay_committed(message), robust=True)
     return message
 
 
@@ -76,56 +86,51 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(settings.OUTBOX_RETRY_MAX_DELAY, 2 ** min(attempts, 20)))
 
 
-def _relay_locked(rows: list[OutboxMessage]) -> tuple[int, int]:
-    """Publish locked rows in order; stop at the first failure (the broker is likely down)."""
-    now = timezone.now()
-    sent: list[OutboxMessage] = []
-    failed = 0
-    for message in rows:
-        try:
-            _publish(message)
-        except Exception as exc:  # noqa: BLE001 - any publish failure leaves the row pending
-            message.attempts += 1
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            message.next_attempt_at = now + _backoff(message.attempts)
-            message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-            logger.warning(
-                "outbox.publish_failed task=%s id=%s org=%s attempts=%s error=%s",
-                message.task_name,
-                message.pk,
-                message.organization_id,
-                message.attempts,
-                message.last_error,
-            )
-            failed += 1
-            break
-        message.sent_at = now
-        message.attempts += 1
-        sent.append(message)
-    if sent:
-        OutboxMessage.objects.bulk_update(sent, ["sent_at", "attempts"])
-    return len(sent), failed
+def _record_failure(message: OutboxMessage, exc: Exception) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=F("attempts") + 1,
+        last_error=error,
+        next_attempt_at=timezone.now() + _backoff(message.attempts + 1),
+    )
+    logger.warning(
+        "outbox.publish_failed task=%s id=%s org=%s attempts=%s error=%s",
+        message.task_name,
+        message.pk,
+        message.organization_id,
+        message.attempts + 1,
+        error,
+    )
 
 
-def relay_messages(ids: list) -> int:
-    """Publish these messages if still pending (the on-commit path). Never raises."""
+def _mark_sent(ids: list) -> None:
+    OutboxMessage.objects.filter(pk__in=ids).update(
+        sent_at=timezone.now(), attempts=F("attempts") + 1
+    )
+
+
+def relay_committed(message: OutboxMessage) -> bool:
+    """The on-commit publish of one message this process owns (leased). Never raises."""
     try:
-        with transaction.atomic():
-            rows = list(
-                OutboxMessage.objects.select_for_update(skip_locked=True)
-                .filter(pk__in=ids, sent_at__isnull=True)
-                .order_by("created_at")
-            )
-            return _relay_locked(rows)[0]
-    except Exception:  # noqa: BLE001 - the periodic relay will pick the rows up
-        logger.exception("outbox.relay_failed ids=%s", ids)
-        return 0
+        _publish(message)
+    except Exception as exc:  # noqa: BLE001 - the periodic relay will retry it
+        try:
+            _record_failure(message, exc)
+        except Exception:  # noqa: BLE001 - the lease expires and the relay takes over anyway
+            logger.exception("outbox.record_failed id=%s", message.pk)
+        return False
+    try:
+        _mark_sent([message.pk])
+    except Exception:  # noqa: BLE001 - published but not marked: republished later (at least once)
+        logger.exception("outbox.mark_sent_failed id=%s", message.pk)
+    return True
 
 
 def relay_pending(*, batch_size: int | None = None, max_batches: int | None = None) -> dict:
     """Publish every due pending message, batch by batch (``SKIP LOCKED``); drop old sent rows.
 
-    Returns ``{"sent": n, "failed": n, "deleted": n}``. Stops early when a publish fails.
+    Returns ``{"sent": n, "failed": n, "deleted": n}``. Stops at the first failed publish (the
+    broker is most likely down; the rest of the batch keeps its schedule).
     """
     batch_size = batch_size or settings.OUTBOX_RELAY_BATCH_SIZE
     totals = {"sent": 0, "failed": 0, "deleted": 0}
@@ -138,10 +143,18 @@ def relay_pending(*, batch_size: int | None = None, max_batches: int | None = No
                 .filter(sent_at__isnull=True, next_attempt_at__lte=timezone.now())
                 .order_by("next_attempt_at")[:batch_size]
             )
-            sent, failed = _relay_locked(rows)
-        totals["sent"] += sent
-        totals["failed"] += failed
-        if failed or len(rows) < batch_size:
+            sent = []
+            for message in rows:
+                try:
+                    _publish(message)
+                except Exception as exc:  # noqa: BLE001 - any publish failure: retry later
+                    _record_failure(message, exc)
+                    totals["failed"] += 1
+                    break
+                sent.append(message.pk)
+            _mark_sent(sent)
+        totals["sent"] += len(sent)
+        if totals["failed"] or len(rows) < batch_size:
             break
     cutoff = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_SENT_DAYS)
     totals["deleted"], _ = OutboxMessage.objects.filter(sent_at__lt=cutoff).delete()

@@ -59,6 +59,18 @@ def test_publish_failure_keeps_the_message_for_the_periodic_relay(
     assert outbox_backlog() == (0, None)
 
 
+def test_message_of_a_process_that_died_before_publishing_is_taken_over_after_the_lease(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=False):  # commit, then "crash"
+        message = enqueue(relay_outbox)
+    with mock.patch.object(services, "_publish") as publish:
+        assert relay_pending()["sent"] == 0  # still leased to its on-commit publish
+        OutboxMessage.objects.update(next_attempt_at=timezone.now())  # lease expired
+        assert relay_pending()["sent"] == 1
+    assert publish.call_args.args[0].pk == message.pk
+
+
 def test_periodic_relay_stops_at_first_failure_and_backs_off():
     OutboxMessage.objects.bulk_create(OutboxMessage(task_name=TASK) for _ in range(3))
     with mock.patch.object(services, "_publish", side_effect=OSError("down")) as publish:
