@@ -205,7 +205,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Keep PostgreSQL connections across tasks (CONN_MAX_AGE applies, as for requests: see
+# core.celery_app.signals); Celery's fixup would otherwise reconnect for every task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Seconds a worker process trusts that an organization exists before checking again (0: every
+# task). Permission re-checks are never cached. See core.celery_app.base._OrganizationCache.
+CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", default=5.0)
 # Monitoring keys (counters, heartbeats) in the broker's database; see core.celery_app.monitor.
 CELERY_MONITOR_KEY_PREFIX = "erp:celery:"
 CELERY_MONITOR_KEY_TTL = None

@@ -23,6 +23,8 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/13")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/13")
 CELERY_TASK_ALWAYS_EAGER = True
+# Every task checks (tests create and delete organizations); bench/celery.py sets the default.
+CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", default=0)
 CELERY_TASK_EAGER_PROPAGATES = True
 # Monitoring keys written by eager tasks: one namespace per test process, expiring.
 CELERY_MONITOR_KEY_PREFIX = env.str(
@@ -33,3 +35,4 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["loggers"]["celery"]["level"] = "WARNING"  # noqa: F405

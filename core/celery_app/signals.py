@@ -8,8 +8,10 @@ must never fail the task it describes.
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import signals
+from django.db import connections
 
 from . import monitor
 
@@ -49,6 +51,29 @@ def _on_retry(sender=None, request=None, reason=None, **kwargs):
         getattr(request, "retries", 0) + 1,
         reason,
     )
+
+
+@signals.task_postrun.connect
+def _drop_stale_database_connections(sender=None, **kwargs):
+    """After each task, close a connection that failed or outlived ``CONN_MAX_AGE``.
+
+    Celery's Django fixup would close every connection around every task unless
+    ``CELERY_DB_REUSE_MAX`` is set (it is, see settings): a new PostgreSQL connection per task
+    cost 3x the throughput of a trivial task here. Unlike Django's per-request
+    ``close_old_connections`` this does not re-ping a healthy connection before every task
+    (one round trip per task); a connection is pinged only after it raised an error.
+    """
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # eager (tests, dev): the caller owns the connection and its transaction
+    now = time.monotonic()
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None or conn.in_atomic_block:
+            continue
+        expired = conn.close_at is not None and now >= conn.close_at
+        if expired or (conn.errors_occurred and not conn.is_usable()):
+            conn.close()
+        else:
+            conn.errors_occurred = False
 
 
 @signals.heartbeat_sent.connect

@@ -66,6 +66,22 @@ def test_scoped_task_refuses_a_deleted_organization(org, member_client):
     assert calls == [("refused", "OrganizationGone")]
 
 
+def test_organization_existence_cache_is_bounded_by_its_ttl(org, settings, monkeypatch):
+    from core.celery_app import base
+
+    settings.CELERY_ORGANIZATION_CHECK_TTL = 5
+    base._known_organizations.clear()
+    clock = [1000.0]
+    monkeypatch.setattr(base.time, "monotonic", lambda: clock[0])
+    assert base.load_task_context(org.pk, None, None).organization_slug == org.slug
+    Organization.objects.filter(pk=org.pk).delete()
+    assert base.load_task_context(org.pk, None, None).organization_id == org.pk  # cached
+    clock[0] += 6
+    with pytest.raises(base.OrganizationGone):
+        base.load_task_context(org.pk, None, None)
+    base._known_organizations.clear()
+
+
 @pytest.mark.parametrize(
     "kwargs", [{}, {"organization_id": "1"}, {"organization_id": True}], ids=["none", "str", "bool"]
 )
