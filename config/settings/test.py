@@ -22,7 +22,8 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 # nothing, and integration tests start their own redis-server (core/celery_app/testing.py).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/13")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/13")
-CELERY_TASK_ALWAYS_EAGER = True
+# Eager in the pytest process; worker/beat subprocesses of integration tests turn it off.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # Every task checks (tests create and delete organizations); bench/celery.py sets the default.
 CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", default=0)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -128,20 +128,10 @@ def worker_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-class Worker:
-    """``celery -A config worker`` in its own process group, on the test database."""
+class CeleryProcess:
+    """A ``celery -A config <command>`` subprocess in its own process group, on the test DB."""
 
-    def __init__(
-        self,
-        broker_url: str,
-        directory: Path,
-        *,
-        name: str,
-        extra_env=None,
-        concurrency: int = 1,
-        include: str = "core.celery_app.tests.tasks_for_tests",
-        loglevel: str = "INFO",
-    ):
+    def __init__(self, broker_url: str, directory: Path, *, name: str, args: list, extra_env=None):
         self.name = name
         self.log = directory / f"{name}.log"
         env = {
@@ -153,32 +143,22 @@ class Worker:
             "CELERY_MONITOR_KEY_PREFIX": settings.CELERY_MONITOR_KEY_PREFIX,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "DB_CONN_MAX_AGE": "0",
+            "CELERY_TASK_ALWAYS_EAGER": "false",  # beat must publish, not run tasks itself
             **(extra_env or {}),
         }
-        command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "-P", "prefork", "-c", str(concurrency), "-l", loglevel, "-n", f"{name}@%h",
-            "--without-gossip", "--without-mingle", "-I", include,
-        ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "celery", "-A", "config", *args],
+                env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
-        self.hostname = f"{name}@{socket.gethostname()}"
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        from . import monitor
-
-        def ready():
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log.read_text()[-3000:]}")
-            return self.hostname in monitor.read_status(include_outbox=False).workers
-
-        wait_for(ready, timeout=timeout, what=f"worker {self.hostname} heartbeat")
+    def check_running(self) -> None:
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.name} exited early:\n{self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
-        """SIGKILL the whole worker (main process and pool children): no ack, no reject."""
+        """SIGKILL the whole process group (main process and pool children): no ack, no reject."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
@@ -192,3 +172,45 @@ class Worker:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+class Worker(CeleryProcess):
+    """``celery -A config worker`` (prefork) loading the test-only tasks too."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        directory: Path,
+        *,
+        name: str,
+        extra_env=None,
+        concurrency: int = 1,
+        include: str = "core.celery_app.tests.tasks_for_tests",
+        loglevel: str = "INFO",
+    ):
+        args = [
+            "worker", "-P", "prefork", "-c", str(concurrency), "-l", loglevel,
+            "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-I", include,
+        ]  # fmt: skip
+        super().__init__(broker_url, directory, name=name, args=args, extra_env=extra_env)
+        self.hostname = f"{name}@{socket.gethostname()}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        from . import monitor
+
+        def ready():
+            self.check_running()
+            return self.hostname in monitor.read_status(include_outbox=False).workers
+
+        wait_for(ready, timeout=timeout, what=f"worker {self.hostname} heartbeat")
+
+
+class Beat(CeleryProcess):
+    """``celery -A config beat`` with the project's database scheduler."""
+
+    def __init__(self, broker_url: str, directory: Path, *, name: str = "beat", extra_env=None):
+        args = [
+            "beat", "-l", "INFO", "--scheduler", "core.celery_app.beat:DatabaseScheduler",
+            "--pidfile", str(directory / f"{name}.pid"),
+        ]  # fmt: skip
+        super().__init__(broker_url, directory, name=name, args=args, extra_env=extra_env)

@@ -1,6 +1,6 @@
 import pytest
 
-from core.celery_app.testing import RedisServer, Worker, broker_for_tests
+from core.celery_app.testing import Beat, RedisServer, Worker, broker_for_tests
 
 
 @pytest.fixture
@@ -36,3 +36,18 @@ def start_worker(broker, tmp_path):
         worker.stop()
         # Shown by pytest only when the test failed.
         print(f"--- {worker.name} log ---\n{worker.log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def start_beat(broker, tmp_path):
+    beats: list[Beat] = []
+
+    def start() -> Beat:
+        beat = Beat(broker.url(0), tmp_path)
+        beats.append(beat)
+        return beat
+
+    yield start
+    for beat in beats:
+        beat.stop()
+        print(f"--- beat log ---\n{beat.log.read_text()[-4000:]}")

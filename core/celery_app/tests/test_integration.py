@@ -6,6 +6,7 @@ pytest-django test database, so committed rows are visible to the worker (``tran
 
 import csv
 import io
+import json
 import uuid
 
 import pytest
@@ -197,3 +198,21 @@ def test_celery_status_command(broker, capsys):
     broker.stop()
     with pytest.raises(CommandError, match="unreachable"):
         call_command("celery_status")
+
+
+def test_beat_runs_database_schedules_and_reports_its_heartbeat(start_beat, broker):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
+    PeriodicTask.objects.filter(name="erp: outbox relay").update(interval=every_second)
+    beat = start_beat()
+    client = monitor.broker_redis()
+
+    def relay_queued():
+        beat.check_running()
+        messages = [json.loads(raw) for raw in client.lrange("celery", 0, -1)]
+        return [m for m in messages if m["headers"]["task"] == "core.outbox.tasks.relay_outbox"]
+
+    assert wait_for(relay_queued, what="beat to send the outbox relay")
+    status = monitor.read_status()
+    assert status.beat_age is not None and status.beat_age < 60
