@@ -47,6 +47,29 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0, what: st
         time.sleep(0.1)
 
 
+def close_health_check_connections() -> None:
+    """Close the DB connections the health-check threads keep (else the test DB can't drop).
+
+    Each of the registry's pool threads takes exactly one of these jobs (they wait for each
+    other), so every thread closes its own connection.
+    """
+    import threading
+
+    from django.db import connections
+
+    from core.health import registry
+
+    size = registry._executor._max_workers
+    barrier = threading.Barrier(size)
+
+    def close():
+        barrier.wait(timeout=5)
+        connections.close_all()
+
+    for future in [registry._executor.submit(close) for _ in range(size)]:
+        future.result(timeout=10)
+
+
 class RedisServer:
     """A private redis-server (no persistence) on a free port; restartable on the same port."""
 

@@ -1,6 +1,19 @@
 import pytest
 
-from core.celery_app.testing import Beat, RedisServer, Worker, broker_for_tests
+from core.celery_app.testing import (
+    Beat,
+    RedisServer,
+    Worker,
+    broker_for_tests,
+    close_health_check_connections,
+)
+
+
+@pytest.fixture
+def health_client(client):
+    """The Django test client, with the health-check threads' DB connections closed after."""
+    yield client
+    close_health_check_connections()
 
 
 @pytest.fixture

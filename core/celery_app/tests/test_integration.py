@@ -33,7 +33,8 @@ pytestmark = [
 ]
 
 
-def test_export_end_to_end_through_the_api(start_worker, client):
+def test_export_end_to_end_through_the_api(start_worker, health_client):
+    client = health_client
     worker = start_worker("export")
     org, other = OrganizationFactory(), OrganizationFactory()
     mine = ProductFactory.create_batch(3, organization=org)
@@ -170,7 +171,8 @@ def test_rolled_back_transaction_publishes_nothing(broker, start_worker):
     assert OutboxMessage.objects.filter(sent_at__isnull=False).count() == 2
 
 
-def test_health_reports_broker_down_as_degraded_not_503(broker, client):
+def test_health_reports_broker_down_as_degraded_not_503(broker, health_client):
+    client = health_client
     broker.stop()
     response = client.get("/health/ready/")
     assert response.status_code == 200
