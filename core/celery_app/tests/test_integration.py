@@ -142,15 +142,15 @@ def test_rolled_back_transaction_publishes_nothing(broker, start_worker):
     def ready():
         return sum(depth.ready for depth in monitor.queue_depths(client)[0].values())
 
-    with pytest.raises(RuntimeError), transaction.atomic():
+    def change_that_queues_three_tasks(key):
         place_order(
-            organization_id=org.pk,
-            user_id=user.pk,
-            lines=[LineRequest(product.pk, 1)],
-            metadata={},
+            organization_id=org.pk, user_id=user.pk, lines=[LineRequest(product.pk, 1)], metadata={}
         )
         request_export(organization_id=org.pk, user_id=user.pk, kind="orders", format="csv")
-        slow_effect.delay_on_commit(key="rolled-back", redis_url=broker.url(1), sleep=0)
+        slow_effect.delay_on_commit(key=key, redis_url=broker.url(1), sleep=0)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        change_that_queues_three_tasks("rolled-back")
         raise RuntimeError("roll back")
 
     assert OutboxMessage.objects.count() == 0
@@ -159,14 +159,7 @@ def test_rolled_back_transaction_publishes_nothing(broker, start_worker):
 
     # Control: the same work committed does reach the broker (3 messages, no worker running).
     with transaction.atomic():
-        place_order(
-            organization_id=org.pk,
-            user_id=user.pk,
-            lines=[LineRequest(product.pk, 1)],
-            metadata={},
-        )
-        request_export(organization_id=org.pk, user_id=user.pk, kind="orders", format="csv")
-        slow_effect.delay_on_commit(key="committed", redis_url=broker.url(1), sleep=0)
+        change_that_queues_three_tasks("committed")
     assert ready() == 3
     assert OutboxMessage.objects.filter(sent_at__isnull=False).count() == 2
 
