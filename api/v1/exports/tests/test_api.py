@@ -167,3 +167,20 @@ def test_cleanup_deletes_expired_exports_and_files(org, member_client):
     assert delete_expired_exports() == 1
     assert not default_storage.exists(old.file.name)
     assert list(Export.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_a_crashing_export_is_marked_failed_not_left_running(org, member_client, monkeypatch):
+    _, user = member_client(org, "admin")
+    export = make_export(org, user)
+
+    def broken(*args, **kwargs):
+        raise ValueError("disk on fire")
+
+    monkeypatch.setattr("api.v1.exports.services.write_csv", broken)
+    result = run_export.apply(
+        kwargs={"export_id": export.pk, "organization_id": org.pk, "user_id": user.pk},
+        throw=False,
+    )
+    assert result.failed()
+    export.refresh_from_db()
+    assert export.status == "failed" and "disk on fire" in export.error
