@@ -24,14 +24,15 @@ class CeleryCollector:
             queued.add_metric([name, "unacked"], depth.unacked)
         yield queued
 
-        backlog = GaugeMetricFamily("erp_outbox_backlog", "Outbox messages not yet published")
-        backlog.add_metric([], status.outbox_backlog)
-        yield backlog
-        oldest = GaugeMetricFamily(
-            "erp_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox message"
-        )
-        oldest.add_metric([], status.outbox_oldest_age or 0)
-        yield oldest
+        if not status.outbox_error:
+            backlog = GaugeMetricFamily("erp_outbox_backlog", "Outbox messages not yet published")
+            backlog.add_metric([], status.outbox_backlog)
+            yield backlog
+            oldest = GaugeMetricFamily(
+                "erp_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox message"
+            )
+            oldest.add_metric([], status.outbox_oldest_age or 0)
+            yield oldest
 
         workers = GaugeMetricFamily(
             "erp_celery_workers_alive", "Workers with a heartbeat within the allowed age"

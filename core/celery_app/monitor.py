@@ -114,6 +114,7 @@ class CeleryStatus:
     tasks: dict[str, dict[str, int]] = field(default_factory=dict)  # task -> state -> count
     outbox_backlog: int = 0
     outbox_oldest_age: float | None = None
+    outbox_error: str = ""
 
 
 def _priority_keys(queue: str) -> list[str]:
@@ -157,9 +158,14 @@ def read_status(*, include_outbox: bool = True) -> CeleryStatus:
     """Everything at once; a broker failure is reported in the result, never raised."""
     status = CeleryStatus()
     if include_outbox:
+        from django.db import DatabaseError
+
         from core.outbox.services import outbox_backlog
 
-        status.outbox_backlog, status.outbox_oldest_age = outbox_backlog()
+        try:
+            status.outbox_backlog, status.outbox_oldest_age = outbox_backlog()
+        except DatabaseError as exc:  # e.g. not migrated yet; the database check reports it
+            status.outbox_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     client = broker_redis()
     try:
         client.ping()

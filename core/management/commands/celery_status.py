@@ -29,7 +29,10 @@ class Command(BaseCommand):
         for name, depth in status.queues.items():
             rows.append((f"queue {name}", f"{depth.ready} ready", f"{depth.unacked} unacked"))
         age = "-" if status.outbox_oldest_age is None else f"oldest {status.outbox_oldest_age:.0f}s"
-        rows.append(("outbox backlog", str(status.outbox_backlog), age))
+        if status.outbox_error:
+            rows.append(("outbox backlog", "UNKNOWN", status.outbox_error))
+        else:
+            rows.append(("outbox backlog", str(status.outbox_backlog), age))
         rows.append(
             (
                 "workers (heartbeat)",
