@@ -136,6 +136,9 @@ def main() -> int:
                 for label, _ in paths
             ]
             bare_rate = rows[0][1]
+            for label, _ in paths:
+                rounds = ", ".join(f"{r[1]:.0f}" for r in results[label])
+                print(f"  rounds {label}: {rounds} tasks/s")
 
             print()
             print(f"{'path':32} {'tasks/s e2e':>12} {'x bare':>7} {'enqueue p50 ms':>15}")

@@ -82,7 +82,9 @@ def record_worker_heartbeat(hostname: str, *, alive: bool = True) -> None:
     key = f"{monitor_prefix()}workers"
     pipe = broker_redis().pipeline(transaction=False)
     if alive:
-        pipe.zadd(key, {hostname: time.time()})
+        now = time.time()
+        pipe.zadd(key, {hostname: now})
+        pipe.zremrangebyscore(key, 0, now - 3600)  # workers that died without a goodbye
     else:
         pipe.zrem(key, hostname)
     _expire(pipe, key)

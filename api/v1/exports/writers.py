@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from api.v1.catalog.products.models import Product
 from api.v1.catalog.products.serializers import ProductSerializer
@@ -28,7 +28,7 @@ from .constants import ExportKind
 @dataclass(frozen=True)
 class Source:
     serializer_class: type
-    queryset_for: callable
+    queryset_for: Callable[[int], QuerySet]
 
 
 def _products(organization_id: int):

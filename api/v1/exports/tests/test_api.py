@@ -78,7 +78,9 @@ def test_unknown_kind_or_format_is_400_naming_the_field(org, member_client, body
     assert not Export.objects.exists() and not OutboxMessage.objects.exists()
 
 
-@pytest.mark.parametrize(("role", "expected"), [("viewer", 403), ("member", 403), ("admin", 202)])
+@pytest.mark.parametrize(
+    ("role", "expected"), [("viewer", 403), ("member", 403), ("admin", 202), ("owner", 202)]
+)
 def test_exports_create_permission(org, member_client, role, expected):
     client, _ = member_client(org, role)
     assert client.post(URL, {"kind": "products", "format": "csv"}).status_code == expected
