@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files
+	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -74,6 +74,9 @@ bench-concurrent-index: install services
 	$(BIN)/python -m bench.concurrent_index
 bench-files: install services ## 200 MB upload/download through the API vs a file copy (docs/storage.md)
 	$(BIN)/python -m bench.files
+
+bench-celery: install services
+	$(BIN)/python -m bench.celery
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

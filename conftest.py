@@ -32,6 +32,17 @@ def _fresh_caches():
 
 
 @pytest.fixture
+def replay_retries():
+    """Eager apply() replays a task's retries in-process only when it doesn't propagate errors."""
+    from core.celery_app import app
+
+    saved = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

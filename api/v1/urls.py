@@ -11,6 +11,7 @@ from api.v1.base_models.organization.views import (
 )
 from api.v1.base_models.user.views import MeView, TokenView, UserCreateView
 from api.v1.catalog.products.views import ProductViewSet
+from api.v1.exports.views import ExportViewSet
 from api.v1.files.views import FileViewSet
 from api.v1.sales.orders.views import OrderViewSet
 
@@ -23,6 +24,7 @@ router.register(
 router.register("products", ProductViewSet, basename="product")
 router.register("orders", OrderViewSet, basename="order")
 router.register("files", FileViewSet, basename="file")
+router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

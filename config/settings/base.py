@@ -26,12 +26,15 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "core",
+    "core.outbox",
     "api.v1.base_models.user",
     "api.v1.base_models.organization",
     "api.v1.catalog.products",
     "api.v1.sales.orders",
     "api.v1.files",
+    "api.v1.exports",
 ]
 
 MIDDLEWARE = [
@@ -142,8 +145,6 @@ REDIS_PERMISSIONS_URL = _redis_url("REDIS_PERMISSIONS_URL", "permissions")
 REDIS_API_RESPONSES_URL = _redis_url("REDIS_API_RESPONSES_URL", "api_responses")
 REDIS_BROKER_URL = _redis_url("REDIS_BROKER_URL", "celery_broker")
 REDIS_RESULT_URL = _redis_url("REDIS_RESULT_URL", "celery_results")
-CELERY_BROKER_URL = REDIS_BROKER_URL
-CELERY_RESULT_BACKEND = REDIS_RESULT_URL
 # Every key is prefixed per environment (prod/staging sharing a server never collide).
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="erp")
 # Small timeouts: a dead Redis must cost milliseconds. After a failure the cache is bypassed for
@@ -236,12 +237,94 @@ METRICS_COLLECTOR_MODULES = [
     "core.metrics.collectors",
     "core.redis.metrics",
     "core.db.metrics",
+    "core.celery_app.metrics",
     "api.v1.files.metrics",
 ]
 # Modules whose import registers readiness checks (core.health.registry.register).
-HEALTH_CHECK_MODULES = ["core.health.checks", "core.redis.health", "api.v1.files.health"]
+HEALTH_CHECK_MODULES = [
+    "core.health.checks",
+    "core.redis.health",
+    "core.celery_app.health",
+    "api.v1.files.health",
+]
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 HEALTH_CHECK_KEEP_CONNECTIONS = True
+
+# --- Celery (docs/celery.md explains every choice) ---
+# The broker and the result backend get their own Redis databases (REDIS_BROKER_URL and
+# REDIS_RESULT_URL above, derived from REDIS_URL), unless given explicitly.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_BROKER_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_RESULT_URL)
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+# django-celery-beat's DatabaseScheduler (schedules in the admin) + a liveness heartbeat.
+CELERY_BEAT_SCHEDULER = "core.celery_app.beat:DatabaseScheduler"
+CELERY_IMPORTS = ["core.db.tasks"]
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
+CELERY_MONITORED_QUEUES = env.list("CELERY_MONITORED_QUEUES", default=[])
+# Dev only: run tasks inline in the caller (never in prod: no retries, no isolation).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+# At-least-once delivery: ack after the task ran, redeliver when its worker dies, and let a
+# worker hold only the message it is working on.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+# Unacked messages are redelivered after this many seconds: keep it above the longest task
+# (CELERY_TASK_TIME_LIMIT) and the longest ETA/countdown (retry backoff caps at 600 s).
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600)
+_celery_keyprefix = env.str("CELERY_KEY_PREFIX", default="")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+    "socket_keepalive": True,
+    "global_keyprefix": _celery_keyprefix,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": _celery_keyprefix}
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+# Task state lives in the database (e.g. Export.status); results are opt-in per task.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Keep PostgreSQL connections across tasks (CONN_MAX_AGE applies, as for requests: see
+# core.celery_app.signals); Celery's fixup would otherwise reconnect for every task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+CELERY_WORKER_SEND_TASK_EVENTS = False
+# Seconds a worker process trusts that an organization exists before checking again (0: every
+# task). Permission re-checks are never cached. See core.celery_app.base._OrganizationCache.
+CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", default=5.0)
+# Monitoring keys (counters, heartbeats) in the broker's database; see core.celery_app.monitor.
+CELERY_MONITOR_KEY_PREFIX = "erp:celery:"
+CELERY_MONITOR_KEY_TTL = None
+CELERY_WORKER_HEARTBEAT_MAX_AGE = env.int("CELERY_WORKER_HEARTBEAT_MAX_AGE", default=15)
+CELERY_BEAT_HEARTBEAT_MAX_AGE = env.int("CELERY_BEAT_HEARTBEAT_MAX_AGE", default=60)
+
+# --- Outbox (core.outbox) ---
+OUTBOX_RELAY_INTERVAL = env.int("OUTBOX_RELAY_INTERVAL", default=10)  # seconds, beat schedule
+OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=200)
+# A new message belongs to its on-commit publish for this long before the periodic relay may
+# take it (only matters when the process died between commit and publish).
+OUTBOX_CLAIM_SECONDS = env.int("OUTBOX_CLAIM_SECONDS", default=30)
+OUTBOX_RETRY_MAX_DELAY = env.int("OUTBOX_RETRY_MAX_DELAY", default=300)  # seconds
+OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=7)
+OUTBOX_BACKLOG_MAX_AGE = env.int("OUTBOX_BACKLOG_MAX_AGE", default=300)  # health: degraded above
+
+# --- Exports (api.v1.exports) ---
+EXPORT_TTL_HOURS = env.int("EXPORT_TTL_HOURS", default=7 * 24)
+EXPORT_CHUNK_SIZE = env.int("EXPORT_CHUNK_SIZE", default=2000)
 
 # Serve the unauthenticated "bare" DRF list used as the benchmark baseline (bench/ only).
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
@@ -257,6 +340,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
     },
 }
 

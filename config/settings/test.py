@@ -21,7 +21,23 @@ from .base import *  # noqa: E402,F403
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 STATIC_ROOT = tempfile.mkdtemp(prefix="erp-test-static-")  # whitenoise wants it to exist
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Worker subprocesses of integration tests write e-mail to files the test can read.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+# Not the broker/results databases of the Redis DB plan (3, 4): eager unit tests publish
+# nothing, and integration tests start their own redis-server (core/celery_app/testing.py).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/13")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/13")
+# Eager in the pytest process; worker/beat subprocesses of integration tests turn it off.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Every task checks (tests create and delete organizations); bench/celery.py sets the default.
+CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", default=0)
+CELERY_TASK_EAGER_PROPAGATES = True
+# Monitoring keys written by eager tasks: one namespace per test process, expiring.
+CELERY_MONITOR_KEY_PREFIX = env.str(
+    "CELERY_MONITOR_KEY_PREFIX", default=f"erp:celery:test:{os.getpid()}:"
+)
+CELERY_MONITOR_KEY_TTL = 600
 # LocMem per alias (the spec's choice for tests); integration tests point them at a real Redis.
 CACHES = {
     alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": alias}
@@ -33,6 +49,4 @@ HEALTH_CHECK_KEEP_CONNECTIONS = False
 # Backups in tests run as the test role (the local superuser), whatever the shell exports.
 BACKUP_DATABASE_URL = ""
 BACKUP_ADMIN_URL = ""
-# Tasks run in-process (api.v1.files.tasks.enqueue honours this until the Celery app lands).
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_TASK_EAGER_PROPAGATES = True
+LOGGING["loggers"]["celery"]["level"] = "WARNING"  # noqa: F405

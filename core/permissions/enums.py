@@ -16,6 +16,7 @@ class Perm(StrEnum):
     FILES_VIEW = "files.view"
     FILES_UPLOAD = "files.upload"
     FILES_DELETE = "files.delete"
+    EXPORTS_CREATE = "exports.create"
 
 
 class RoleName(StrEnum):
@@ -33,7 +34,12 @@ _READ = {
     Perm.FILES_VIEW,
 }
 _MEMBER = _READ | {Perm.ORDERS_CREATE, Perm.ORDERS_CANCEL, Perm.FILES_UPLOAD}
-_ADMIN = _MEMBER | {Perm.PRODUCTS_MANAGE, Perm.MEMBERS_MANAGE, Perm.FILES_DELETE}
+_ADMIN = _MEMBER | {
+    Perm.PRODUCTS_MANAGE,
+    Perm.MEMBERS_MANAGE,
+    Perm.FILES_DELETE,
+    Perm.EXPORTS_CREATE,
+}
 _OWNER = set(Perm)
 
 # The permissions each built-in role starts with. Roles are rows (organizations.Role) so an

@@ -13,15 +13,15 @@ SCAN_MAX_RETRIES = 8
 
 
 def enqueue(task, *args) -> None:
-    """Queue ``task(*args)``.
+    """Queue ``task(*args)`` (call it from ``transaction.on_commit``).
 
-    Seam until the project's Celery app (core.celery_app, issue 5) is merged: with
-    ``CELERY_TASK_ALWAYS_EAGER`` (test settings) the task runs in-process through ``apply``,
-    which needs no configured app or broker; otherwise it is published with ``delay``. Once the
-    app reads the ``CELERY_*`` settings, ``delay`` alone behaves the same.
+    With ``CELERY_TASK_ALWAYS_EAGER`` (tests, dev) the task runs in-process through
+    ``apply(throw=False)``: its retries then run inline to the end (the final outcome is what
+    counts) instead of the first ``Retry`` propagating, as ``delay()`` would do with
+    ``CELERY_TASK_EAGER_PROPAGATES``. A task that finally fails still raises here.
     """
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        result = task.apply(args=args)  # retries run inline, like eager mode
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        result = task.apply(args=args, throw=False)
         if result.failed():
             raise result.result
     else:

@@ -83,7 +83,13 @@ def test_redis_down_every_endpoint_answers_and_recovers(
     assert admin.get(URL).json()["count"] == 3
     assert admin.post(URL, {"sku": "D-3", "name": "No", "price": "1"}).status_code == 403
     ready = client.get("/health/ready/")
-    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    # Caches back to ok (Celery components may be degraded: no worker runs in this test).
+    assert ready.status_code == 200
+    assert all(
+        c["status"] == "ok"
+        for name, c in ready.json()["components"].items()
+        if name.startswith("cache.")
+    )
 
 
 def test_bumps_missed_while_down_are_replayed(org, product, member_client, redis_caches, settings):

@@ -93,7 +93,7 @@ def test_eicar_is_quarantined_and_reported(
 
 
 def test_unreachable_scanner_retries_then_marks_failed(
-    uploader, settings, django_capture_on_commit_callbacks
+    uploader, settings, django_capture_on_commit_callbacks, replay_retries
 ):
     settings.FILES_SCANNER = BROKEN
     BrokenScanner.calls = 0

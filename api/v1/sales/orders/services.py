@@ -16,6 +16,7 @@ from core.api.exceptions import DomainError
 from .locks import lock_products
 from .models import Order, OrderLine, OrderStatus
 from .numbering import next_order_number
+from .tasks import enqueue_order_confirmation
 
 
 class InsufficientStock(DomainError):
@@ -90,6 +91,7 @@ def place_order(
             for line in lines
         )
     }
+    enqueue_order_confirmation(order)  # outbox row in this transaction; published on commit
     return order
 
 

@@ -1,0 +1,202 @@
+"""The base class every ERP task uses, and the conventions it enforces.
+
+- Arguments are ids and JSON scalars, never model instances (checked when the task is queued).
+- Organization-scoped tasks (``organization_scoped = True``) take ``organization_id`` as a
+  keyword argument. Inside the worker the organization is looked up again (it may have been
+  deleted since), and when the task declares ``required_permission`` the acting ``user_id``'s
+  role is re-checked too: a permission revoked between the request and the run is honoured. A
+  refused task logs, calls ``on_refused`` and ends without retrying.
+- Transient errors (database connection trouble, broker/network errors) are retried
+  automatically with exponential backoff and full jitter, a bounded number of times.
+- Acks late + reject on worker lost: a task whose worker dies is redelivered, so every task's
+  effect must be idempotent (see ``core.outbox.effects.once``).
+- Structured log lines (logfmt) with task name, task id, organization and attempt.
+
+Use it with ``@erp_task(...)`` (``shared_task`` with this base).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+import time
+from typing import Any
+
+import kombu.exceptions
+import redis.exceptions
+from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.db import models as db_models
+
+from core.tenancy.context import OrganizationContext, organization_scope
+
+logger = logging.getLogger("core.celery_app")
+
+# Errors worth another try: the database or the broker was briefly unreachable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    socket.timeout,
+)
+
+
+class TaskRefused(Exception):
+    """The task must not run (organization gone, permission revoked). Never retried."""
+
+
+class OrganizationGone(TaskRefused):
+    pass
+
+
+class PermissionRevoked(TaskRefused):
+    pass
+
+
+def check_task_arguments(task, args, kwargs) -> None:
+    """Refuse model instances and, for scoped tasks, a missing ``organization_id``."""
+    for value in [*(args or ()), *(kwargs or {}).values()]:
+        if isinstance(value, db_models.Model | db_models.QuerySet):
+            raise TypeError(
+                f"{task.name}: pass ids, not {type(value).__name__} objects, to a task "
+                "(the row may change before the worker runs)."
+            )
+    if getattr(task, "organization_scoped", False):
+        organization_id = (kwargs or {}).get("organization_id")
+        if not isinstance(organization_id, int) or isinstance(organization_id, bool):
+            raise TypeError(f"{task.name}: organization_id=<int> keyword argument is required.")
+
+
+class _OrganizationCache:
+    """Organizations seen to exist in the last ``CELERY_ORGANIZATION_CHECK_TTL`` seconds.
+
+    Per worker process, positive answers only. A trivial task spent half its time on the
+    existence query (measured: 0.5x a bare task's throughput, 0.93x with this cache). An
+    organization deleted within the TTL is still "seen": its rows are gone with it (cascade),
+    so the task's organization-filtered queries find nothing to act on. Permission re-checks
+    (``required_permission``) are never cached.
+    """
+
+    def __init__(self):
+        self._seen: dict[int, tuple[str, float]] = {}
+
+    def get(self, organization_id: int, now: float) -> str | None:
+        entry = self._seen.get(organization_id)
+        return entry[0] if entry and entry[1] > now else None
+
+    def put(self, organization_id: int, slug: str, now: float) -> None:
+        ttl = settings.CELERY_ORGANIZATION_CHECK_TTL
+        if ttl > 0:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[organization_id] = (slug, now + ttl)
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
+_known_organizations = _OrganizationCache()
+
+
+def load_task_context(
+    organization_id: int, user_id: int | None, permission: str | None
+) -> OrganizationContext:
+    """The organization (and acting user's role) as they are *now*, in one query."""
+    from api.v1.base_models.organization.models import Membership, Organization
+
+    if permission is None:
+        slug = _known_organizations.get(organization_id, now := time.monotonic())
+        if slug is None:
+            slug = (
+                Organization.objects.filter(pk=organization_id)
+                .values_list("slug", flat=True)
+                .first()
+            )
+            if slug is None:
+                raise OrganizationGone(f"organization {organization_id} no longer exists")
+            _known_organizations.put(organization_id, slug, now)
+        return OrganizationContext(organization_id, slug, "", frozenset())
+    row = (
+        Membership.objects.filter(organization_id=organization_id, user_id=user_id)
+        .values_list("organization__slug", "role__name", "role__permissions")
+        .first()
+    )
+    if row is None:
+        if not Organization.objects.filter(pk=organization_id).exists():
+            raise OrganizationGone(f"organization {organization_id} no longer exists")
+        raise PermissionRevoked(
+            f"user {user_id} is no longer a member of organization {organization_id}"
+        )
+    slug, role, permissions = row
+    if permission not in permissions:
+        raise PermissionRevoked(f"user {user_id} (role {role}) no longer has '{permission}'")
+    return OrganizationContext(organization_id, slug, role, frozenset(permissions))
+
+
+class ErpTask(DjangoTask):
+    """Base task: see the module docstring for the conventions."""
+
+    autoretry_for = TRANSIENT_ERRORS
+    retry_backoff = 2  # seconds: 2, 4, 8, 16, ... capped by retry_backoff_max, then jittered
+    retry_backoff_max = 600
+    retry_jitter = True
+    max_retries = 5
+    acks_late = True
+    reject_on_worker_lost = True
+    organization_scoped = False
+    required_permission: str | None = None
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        check_task_arguments(self, args, kwargs)
+        return super().apply_async(args, kwargs, **options)
+
+    def on_refused(self, exc: TaskRefused, args: tuple, kwargs: dict) -> None:
+        """Hook: record that the task was refused (e.g. mark a job failed). Default: nothing."""
+
+    def log_fields(self, kwargs: dict) -> str:
+        request = self.request
+        return (
+            f"task={self.name} id={request.id} org={kwargs.get('organization_id', '-')} "
+            f"attempt={(request.retries or 0) + 1}"
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        fields = self.log_fields(kwargs)
+        logger.info("task.start %s", fields)
+        if not self.organization_scoped:
+            return self._run(*args, **kwargs)
+        try:
+            context = load_task_context(
+                kwargs["organization_id"], kwargs.get("user_id"), self.required_permission
+            )
+        except TaskRefused as exc:
+            logger.warning("task.refused %s reason=%r", fields, str(exc))
+            self.on_refused(exc, args, kwargs)
+            return None
+        except TRANSIENT_ERRORS as exc:
+            if self.request.called_directly or self.request.retries >= self.max_retries:
+                raise
+            countdown = get_exponential_backoff_interval(
+                self.retry_backoff, self.request.retries, self.retry_backoff_max, full_jitter=True
+            )
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        with organization_scope(context):
+            return self._run(*args, **kwargs)
+
+    def _run(self, *args: Any, **kwargs: Any):
+        # The worker (and eager ``apply``) has already pushed this delivery's request; Celery's
+        # ``Task.__call__`` would push a second, empty one (losing id and retries).
+        if self.request.called_directly:
+            return super().__call__(*args, **kwargs)
+        return self.run(*args, **kwargs)
+
+
+erp_task = functools.partial(shared_task, base=ErpTask)

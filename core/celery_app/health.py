@@ -1,0 +1,64 @@
+"""Readiness checks for the task system (all non-critical: they report ``degraded``).
+
+The API keeps answering without a broker (orders still commit: their tasks wait in the
+outbox), so none of these turns readiness into 503. Each check is a few Redis commands or one
+SQL aggregate; none opens a Celery connection or broadcasts a ping.
+"""
+
+from django.conf import settings
+
+from core.health.registry import register
+
+from . import monitor
+
+
+def _broker_status():
+    status = monitor.read_status(include_outbox=False)
+    if not status.broker_ok:
+        raise ConnectionError(f"broker unreachable: {status.broker_error}")
+    return status
+
+
+@register("celery_broker")
+def celery_broker() -> dict:
+    status = _broker_status()
+    return {
+        "queues": {
+            name: {"ready": depth.ready, "unacked": depth.unacked}
+            for name, depth in status.queues.items()
+        }
+    }
+
+
+@register("celery_workers")
+def celery_workers() -> dict:
+    status = _broker_status()
+    if not status.workers:
+        raise RuntimeError(
+            f"no worker heartbeat in the last {settings.CELERY_WORKER_HEARTBEAT_MAX_AGE}s: "
+            "start one (celery -A config worker -l INFO)"
+        )
+    return {"workers": len(status.workers)}
+
+
+@register("celery_beat")
+def celery_beat() -> dict:
+    status = _broker_status()
+    limit = settings.CELERY_BEAT_HEARTBEAT_MAX_AGE
+    if status.beat_age is None or status.beat_age > limit:
+        seen = "never" if status.beat_age is None else f"{status.beat_age:.0f}s ago"
+        raise RuntimeError(f"beat last seen {seen} (limit {limit}s): is the beat process running?")
+    return {"heartbeat_age_s": round(status.beat_age, 1)}
+
+
+@register("outbox")
+def outbox() -> dict:
+    from core.outbox.services import outbox_backlog
+
+    pending, oldest = outbox_backlog()
+    limit = settings.OUTBOX_BACKLOG_MAX_AGE
+    if oldest is not None and oldest > limit:
+        raise RuntimeError(
+            f"{pending} task(s) waiting, oldest {oldest:.0f}s (limit {limit}s): broker or relay down?"
+        )
+    return {"pending": pending, "oldest_age_s": None if oldest is None else round(oldest, 1)}

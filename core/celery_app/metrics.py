@@ -1,0 +1,59 @@
+"""Prometheus collector for the task system, computed at scrape time from Redis and PostgreSQL."""
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from core.metrics.registry import register_collector
+
+from . import monitor
+
+
+class CeleryCollector:
+    def collect(self):
+        status = monitor.read_status()
+        up = GaugeMetricFamily("erp_celery_broker_up", "1 if the broker answered PING")
+        up.add_metric([], 1 if status.broker_ok else 0)
+        yield up
+
+        queued = GaugeMetricFamily(
+            "erp_celery_queue_messages",
+            "Messages per queue: ready (waiting) or unacked (delivered, not yet acknowledged)",
+            labels=["queue", "state"],
+        )
+        for name, depth in status.queues.items():
+            queued.add_metric([name, "ready"], depth.ready)
+            queued.add_metric([name, "unacked"], depth.unacked)
+        yield queued
+
+        if not status.outbox_error:
+            backlog = GaugeMetricFamily("erp_outbox_backlog", "Outbox messages not yet published")
+            backlog.add_metric([], status.outbox_backlog)
+            yield backlog
+            oldest = GaugeMetricFamily(
+                "erp_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox message"
+            )
+            oldest.add_metric([], status.outbox_oldest_age or 0)
+            yield oldest
+
+        workers = GaugeMetricFamily(
+            "erp_celery_workers_alive", "Workers with a heartbeat within the allowed age"
+        )
+        workers.add_metric([], len(status.workers))
+        yield workers
+
+        if status.beat_age is not None:
+            beat = GaugeMetricFamily(
+                "erp_celery_beat_heartbeat_age_seconds", "Seconds since beat's last tick"
+            )
+            beat.add_metric([], status.beat_age)
+            yield beat
+
+        tasks = CounterMetricFamily(
+            "erp_celery_tasks", "Task outcomes per task name", labels=["task", "state"]
+        )
+        for name, counts in sorted(status.tasks.items()):
+            for state, count in counts.items():
+                tasks.add_metric([name, state], count)
+        yield tasks
+
+
+register_collector("celery", CeleryCollector())

@@ -1,0 +1,199 @@
+"""What the broker, the workers, beat and the outbox are doing, read from the backends.
+
+Every number is computed from Redis (the broker's database) or PostgreSQL at the moment it is
+asked for, so ``/metrics``, ``/health/ready/`` and ``manage.py celery_status`` agree across the
+several web processes. Nothing here opens a Celery/kombu connection or sends a broadcast: each
+read is a handful of Redis commands with a short socket timeout.
+
+Keys (all under ``global_keyprefix`` + ``CELERY_MONITOR_KEY_PREFIX``, default ``erp:celery:``):
+
+- ``tasks:succeeded`` / ``tasks:failed`` / ``tasks:retried``: hashes task name -> count, bumped
+  by Celery signals in the worker (``core.celery_app.signals``).
+- ``workers``: sorted set hostname -> last heartbeat (unix time), written every worker heartbeat.
+- ``beat``: last beat tick (unix time), written by ``core.celery_app.beat.DatabaseScheduler``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cache
+
+import redis
+from django.conf import settings
+
+# Celery's Redis transport keeps priority sub-queues next to each queue's list.
+PRIORITY_SEPARATOR = "\x06\x16"
+DEFAULT_PRIORITY_STEPS = (0, 3, 6, 9)
+TASK_STATES = ("succeeded", "failed", "retried")
+# Parsing every unacked message to attribute it to a queue is bounded; above this, totals only.
+UNACKED_PARSE_LIMIT = 2000
+
+
+def _transport_options() -> dict:
+    return getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+
+
+def global_keyprefix() -> str:
+    return _transport_options().get("global_keyprefix", "")
+
+
+def monitor_prefix() -> str:
+    return global_keyprefix() + settings.CELERY_MONITOR_KEY_PREFIX
+
+
+@cache
+def _client_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
+    )
+
+
+def broker_redis() -> redis.Redis:
+    """A redis-py client on the broker's database (cached per process; fork-safe)."""
+    return _client_for(settings.CELERY_BROKER_URL)
+
+
+def monitored_queues() -> list[str]:
+    queues = list(getattr(settings, "CELERY_MONITORED_QUEUES", []) or [])
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    return queues if default in queues else [default, *queues]
+
+
+# --- writers (called from signals in worker/beat processes) ---
+
+
+def _expire(pipe, key: str) -> None:
+    ttl = getattr(settings, "CELERY_MONITOR_KEY_TTL", None)
+    if ttl:
+        pipe.expire(key, ttl)
+
+
+def count_task(task_name: str, state: str) -> None:
+    key = f"{monitor_prefix()}tasks:{state}"
+    pipe = broker_redis().pipeline(transaction=False)
+    pipe.hincrby(key, task_name, 1)
+    _expire(pipe, key)
+    pipe.execute()
+
+
+def record_worker_heartbeat(hostname: str, *, alive: bool = True) -> None:
+    key = f"{monitor_prefix()}workers"
+    pipe = broker_redis().pipeline(transaction=False)
+    if alive:
+        now = time.time()
+        pipe.zadd(key, {hostname: now})
+        pipe.zremrangebyscore(key, 0, now - 3600)  # workers that died without a goodbye
+    else:
+        pipe.zrem(key, hostname)
+    _expire(pipe, key)
+    pipe.execute()
+
+
+def record_beat_heartbeat() -> None:
+    key = f"{monitor_prefix()}beat"
+    broker_redis().set(key, time.time(), ex=getattr(settings, "CELERY_MONITOR_KEY_TTL", None))
+
+
+# --- readers ---
+
+
+@dataclass
+class QueueDepth:
+    ready: int = 0
+    unacked: int = 0
+
+
+@dataclass
+class CeleryStatus:
+    broker_ok: bool = False
+    broker_error: str = ""
+    queues: dict[str, QueueDepth] = field(default_factory=dict)
+    unacked_total: int = 0
+    workers: dict[str, float] = field(default_factory=dict)  # hostname -> seconds since heartbeat
+    beat_age: float | None = None
+    tasks: dict[str, dict[str, int]] = field(default_factory=dict)  # task -> state -> count
+    outbox_backlog: int = 0
+    outbox_oldest_age: float | None = None
+    outbox_error: str = ""
+
+
+def _priority_keys(queue: str) -> list[str]:
+    steps = _transport_options().get("priority_steps", DEFAULT_PRIORITY_STEPS)
+    sep = _transport_options().get("sep", PRIORITY_SEPARATOR)
+    return [queue if step == 0 else f"{queue}{sep}{step}" for step in steps]
+
+
+def queue_depths(client: redis.Redis) -> tuple[dict[str, QueueDepth], int]:
+    """Ready messages per queue (LLEN of the list and its priority lists) and unacked ones.
+
+    Unacked messages (delivered to a worker, not yet acknowledged: running or reserved, or held
+    by a killed worker until ``visibility_timeout`` restores them) live in one hash for all
+    queues; each entry names its routing key, which is the queue for direct routing.
+    """
+    prefix = global_keyprefix()
+    queues = monitored_queues()
+    pipe = client.pipeline(transaction=False)
+    for queue in queues:
+        for key in _priority_keys(queue):
+            pipe.llen(prefix + key)
+    pipe.hlen(prefix + "unacked")
+    results = pipe.execute()
+    unacked_total = results.pop()
+    steps = len(_priority_keys(queues[0])) if queues else 0
+    depths = {
+        queue: QueueDepth(ready=sum(results[i * steps : (i + 1) * steps]))
+        for i, queue in enumerate(queues)
+    }
+    if unacked_total and unacked_total <= UNACKED_PARSE_LIMIT:
+        for raw in client.hvals(prefix + "unacked"):
+            try:
+                _message, _exchange, routing_key = json.loads(raw)
+            except (ValueError, TypeError):
+                continue
+            depths.setdefault(routing_key, QueueDepth()).unacked += 1
+    return depths, unacked_total
+
+
+def read_status(*, include_outbox: bool = True) -> CeleryStatus:
+    """Everything at once; a broker failure is reported in the result, never raised."""
+    status = CeleryStatus()
+    if include_outbox:
+        from django.db import DatabaseError
+
+        from core.outbox.services import outbox_backlog
+
+        try:
+            status.outbox_backlog, status.outbox_oldest_age = outbox_backlog()
+        except DatabaseError as exc:  # e.g. not migrated yet; the database check reports it
+            status.outbox_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    client = broker_redis()
+    try:
+        client.ping()
+        status.broker_ok = True
+        status.queues, status.unacked_total = queue_depths(client)
+        prefix = monitor_prefix()
+        now = time.time()
+        pipe = client.pipeline(transaction=False)
+        pipe.zrangebyscore(
+            f"{prefix}workers",
+            now - settings.CELERY_WORKER_HEARTBEAT_MAX_AGE,
+            "+inf",
+            withscores=True,
+        )
+        pipe.get(f"{prefix}beat")
+        for state in TASK_STATES:
+            pipe.hgetall(f"{prefix}tasks:{state}")
+        workers, beat, *counters = pipe.execute()
+        status.workers = {name.decode(): now - seen for name, seen in workers}
+        status.beat_age = None if beat is None else max(0.0, now - float(beat))
+        for state, values in zip(TASK_STATES, counters, strict=True):
+            for name, count in values.items():
+                status.tasks.setdefault(name.decode(), dict.fromkeys(TASK_STATES, 0))[state] = int(
+                    count
+                )
+    except redis.RedisError as exc:
+        status.broker_ok = False
+        status.broker_error = f"{type(exc).__name__}: {exc}"
+    return status

@@ -1,0 +1,240 @@
+"""Helpers for integration tests with a real broker and a real worker process.
+
+Isolation (several engineers and xdist workers share this machine): every test that needs a
+broker starts its *own* ``redis-server`` on a free port, in a temp directory, without
+persistence, and stops it at the end; nothing touches the shared Redis on 6379. Worker
+processes are started in their own process group (so a SIGKILL reaches the pool children too)
+against the pytest-django test database, and are stopped by the fixture's finalizer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import redis
+from django.conf import settings
+
+from core.celery_app import app
+
+BASE_DIR = Path(settings.BASE_DIR)
+ENV_URLS = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def close_health_check_connections() -> None:
+    """Close the DB connections the health-check threads keep (else the test DB can't drop).
+
+    Each of the registry's pool threads takes exactly one of these jobs (they wait for each
+    other), so every thread closes its own connection.
+    """
+    import threading
+
+    from django.db import connections
+
+    from core.health import registry
+
+    size = registry._executor._max_workers
+    barrier = threading.Barrier(size)
+
+    def close():
+        barrier.wait(timeout=5)
+        connections.close_all()
+
+    for future in [registry._executor.submit(close) for _ in range(size)]:
+        future.result(timeout=10)
+
+
+class RedisServer:
+    """A private redis-server (no persistence) on a free port; restartable on the same port."""
+
+    def __init__(self, directory: Path):
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+
+        def answers():
+            try:
+                return client.ping()
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, timeout=10, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@contextlib.contextmanager
+def broker_for_tests(url: str, django_settings) -> Iterator[None]:
+    """Point this process's Celery app (and the monitoring code) at ``url``, not eager."""
+    names = ("broker_url", "result_backend", "task_always_eager")
+    saved = {name: app.conf[name] for name in names}
+    # Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the environment before its
+    # configuration: override both.
+    saved_env = {name: os.environ.get(name) for name in ENV_URLS}
+    os.environ.update(dict.fromkeys(ENV_URLS, url))
+    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
+    django_settings.CELERY_BROKER_URL = url
+    django_settings.CELERY_RESULT_BACKEND = url
+    app._after_fork()  # forget pooled connections to the previous broker
+    try:
+        yield
+    finally:
+        app.conf.update(**saved)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        app._after_fork()
+
+
+def worker_database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class CeleryProcess:
+    """A ``celery -A config <command>`` subprocess in its own process group, on the test DB."""
+
+    def __init__(self, broker_url: str, directory: Path, *, name: str, args: list, extra_env=None):
+        self.name = name
+        self.log = directory / f"{name}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            # config.settings.test reads TEST_DATABASE_URL (DATABASE_URL is ignored there).
+            "TEST_DATABASE_URL": worker_database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_RESULT_BACKEND": broker_url,
+            "CELERY_MONITOR_KEY_PREFIX": settings.CELERY_MONITOR_KEY_PREFIX,
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "DB_CONN_MAX_AGE": "0",
+            "CELERY_TASK_ALWAYS_EAGER": "false",  # beat must publish, not run tasks itself
+            **(extra_env or {}),
+        }
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", *args],
+                env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def check_running(self) -> None:
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.name} exited early:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (main process and pool children): no ack, no reject."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+class Worker(CeleryProcess):
+    """``celery -A config worker`` (prefork) loading the test-only tasks too."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        directory: Path,
+        *,
+        name: str,
+        extra_env=None,
+        concurrency: int = 1,
+        include: str = "core.celery_app.tests.tasks_for_tests",
+        loglevel: str = "INFO",
+    ):
+        args = [
+            "worker", "-P", "prefork", "-c", str(concurrency), "-l", loglevel,
+            "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-I", include,
+        ]  # fmt: skip
+        super().__init__(broker_url, directory, name=name, args=args, extra_env=extra_env)
+        self.hostname = f"{name}@{socket.gethostname()}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        from . import monitor
+
+        def ready():
+            self.check_running()
+            return self.hostname in monitor.read_status(include_outbox=False).workers
+
+        wait_for(ready, timeout=timeout, what=f"worker {self.hostname} heartbeat")
+
+
+class Beat(CeleryProcess):
+    """``celery -A config beat`` with the project's database scheduler."""
+
+    def __init__(self, broker_url: str, directory: Path, *, name: str = "beat", extra_env=None):
+        args = [
+            "beat", "-l", "INFO", "--scheduler", "core.celery_app.beat:DatabaseScheduler",
+            "--pidfile", str(directory / f"{name}.pid"),
+        ]  # fmt: skip
+        super().__init__(broker_url, directory, name=name, args=args, extra_env=extra_env)

@@ -1,0 +1,25 @@
+"""Tasks used only by the integration tests (the worker loads them with ``-I``)."""
+
+import time
+
+import redis
+
+from core.celery_app.base import erp_task
+from core.outbox.effects import once
+
+
+@erp_task(name="tests.slow_effect")
+def slow_effect(*, key: str, redis_url: str, sleep: float = 30.0) -> None:
+    """Count each delivery; the first one lingers (a test kills the worker there); the effect
+    (a counter bumped inside ``once``) must end up happening exactly once."""
+    client = redis.Redis.from_url(redis_url)
+    if client.incr(f"{key}:deliveries") == 1:
+        time.sleep(sleep)
+    with once(key) as first:
+        if first:
+            client.incr(f"{key}:effects")
+
+
+@erp_task(name="tests.noop")
+def noop() -> None:
+    return None
