@@ -17,6 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connections
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,22 @@ def run_checks() -> tuple[bool, dict[str, dict]]:
 
 def _timed(func):
     started = time.perf_counter()
-    details = func() or {}
+    try:
+        details = func() or {}
+    finally:
+        _tidy_connections()
     return details, time.perf_counter() - started
+
+
+def _tidy_connections() -> None:
+    """Probe threads live long: keep their DB connections for the next probe (one connect saved
+    per probe) but drop broken ones; with HEALTH_CHECK_KEEP_CONNECTIONS off (tests: the test
+    database must be droppable at the end) close them all."""
+    for connection in connections.all(initialized_only=True):
+        if settings.HEALTH_CHECK_KEEP_CONNECTIONS:
+            connection.close_if_unusable_or_obsolete()
+        else:
+            connection.close()
 
 
 def _failed(check: Check, error: str) -> dict:

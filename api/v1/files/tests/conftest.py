@@ -50,21 +50,6 @@ def foreign_order(other_org):
 
 @pytest.fixture
 def readiness_probe(client):
-    """A function GETting /health/ready/; afterwards close the DB connections the probe's worker threads
-    keep (core.health's pool reuses them), or the test database can't be dropped at the end."""
-    import threading
-
-    from django.db import connections
-
-    from core.health import registry
-
-    yield lambda: client.get("/health/ready/")
-    workers = registry._executor._max_workers
-    barrier = threading.Barrier(workers)
-
-    def close_own_connections():
-        barrier.wait(timeout=5)  # one task per pool thread: each closes its own connections
-        connections.close_all()
-
-    for future in [registry._executor.submit(close_own_connections) for _ in range(workers)]:
-        future.result(timeout=10)
+    """A function GETting /health/ready/ (probe threads close their connections in tests:
+    HEALTH_CHECK_KEEP_CONNECTIONS is off in config.settings.test)."""
+    return lambda: client.get("/health/ready/")
