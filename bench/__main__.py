@@ -10,6 +10,7 @@ import sys
 MODULES = [
     "bench.api",
     "bench.cache",
+    "bench.celery",
     "bench.concurrent_index",
     "bench.backup",
     "bench.files",

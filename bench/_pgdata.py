@@ -15,7 +15,7 @@ def setup_django(dbname: str) -> None:
     """Point Django (test settings: no Redis needed) at ``dbname`` as the administrative role."""
     admin = urlsplit(ADMIN_URL)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    os.environ["DATABASE_URL"] = admin._replace(path=f"/{dbname}").geturl()
+    os.environ["TEST_DATABASE_URL"] = admin._replace(path=f"/{dbname}").geturl()
     import django
 
     django.setup()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 
 from .common import (
     bench_env,
@@ -42,7 +43,10 @@ end
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--seconds", type=int, default=8, help="duration of each wrk run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds (medians are reported)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
@@ -65,10 +69,18 @@ def main() -> None:
             ("product detail", f"{base}/api/v1/products/{first + 17}/", auth, None),
             ("order placement", f"{base}/api/v1/orders/", auth, ORDER_SCRIPT.format(first=first)),
         ]
-        results = {}
-        for name, url, headers, script in cases:
-            step(f"measuring {name} for {args.seconds}s")
-            results[name] = wrk(url, seconds=args.seconds, headers=headers, script=script)
+        # Interleaved rounds, medians: this machine's throughput drifts by +-20% between runs,
+        # so every case sees the same conditions as its baseline.
+        runs: dict[str, list[dict]] = {name: [] for name, *_ in cases}
+        for round_number in range(1, args.rounds + 1):
+            for name, url, headers, script in cases:
+                step(f"round {round_number}/{args.rounds}: {name} for {args.seconds}s")
+                runs[name].append(wrk(url, seconds=args.seconds, headers=headers, script=script))
+        results = {
+            name: {key: statistics.median(r[key] for r in rs) for key in ("rps", "p50", "p99")}
+            | {"errors": sum(r["errors"] for r in rs)}
+            for name, rs in runs.items()
+        }
     bare = results["bare DRF list (baseline)"]["rps"]
     for name, r in results.items():
         rows.append(
@@ -82,7 +94,8 @@ def main() -> None:
             ]
         )
     print_table(
-        "Foundation API (wrk -t2 -c16, gunicorn as in make run, 10k products / 10 orgs)",
+        f"Foundation API (wrk -t2 -c16, gunicorn as in make run, 10k products / 10 orgs; "
+        f"medians of {args.rounds} interleaved rounds of {args.seconds}s)",
         ["endpoint", "req/s", "p50 ms", "p99 ms", "vs bare list", "non-2xx"],
         rows,
     )

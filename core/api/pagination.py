@@ -1,21 +1,21 @@
-"""Page-number pagination that fetches the page and the total count in ONE query.
+"""Page-number pagination: ``?page=`` and ``?page_size=`` (default 50, capped at 200).
 
-``?page=`` and ``?page_size=`` (default 50, capped at 200); the response is
-``{"count", "next", "previous", "results"}`` like DRF's. Instead of ``SELECT COUNT(*)`` followed
-by the page query, the page query carries ``COUNT(*) OVER ()``: one round trip less per list
-request. Only a request for a page past the end (no rows come back) pays a separate COUNT, to
-tell "empty" from "out of range".
+The response is ``{"count", "next", "previous", "results"}`` like DRF's, with two differences:
+a ``page_size`` that is not a positive integer is a 400 naming the parameter (DRF silently falls
+back to the default), and a page past the end is a 404 that says how many results there are.
+
+Two queries per page whatever its size: ``COUNT(*)`` and the page itself. (A single query with
+``COUNT(*) OVER ()`` was measured slower under load: the window makes PostgreSQL read every
+matching row, where the count is an index-only scan and the page an index scan that stops after
+``page_size`` rows, given an index on (organization_id, id).)
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, Window
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
-
-TOTAL = "_pagination_total"
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -49,15 +49,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self.request = request
         self.size = self.get_page_size(request)
         self.number = self.get_page_number_value(request)
+        self.count = queryset.count()
         offset = (self.number - 1) * self.size
-        rows = list(queryset.annotate(**{TOTAL: Window(Count("*"))})[offset : offset + self.size])
-        if rows:
-            self.count = getattr(rows[0], TOTAL)
-        else:
-            self.count = queryset.count() if self.number > 1 else 0
-            if self.number > 1:
-                raise NotFound(f"Invalid page {self.number}: there are only {self.count} results.")
-        return rows
+        if offset and offset >= self.count:
+            raise NotFound(f"Invalid page {self.number}: there are only {self.count} results.")
+        return list(queryset[offset : offset + self.size])
 
     def get_next_link(self):
         if self.number * self.size >= self.count:

@@ -39,6 +39,8 @@ class Product(OrganizationScopedModel):
         ]
         indexes = [
             GinIndex(fields=["custom_fields"], name="products_custom_fields_gin"),
+            # The list's page (ORDER BY id LIMIT n within an organization) and its COUNT(*).
+            models.Index(fields=["organization", "id"], name="products_org_id_idx"),
         ]
 
     def __str__(self) -> str:
