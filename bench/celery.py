@@ -71,9 +71,9 @@ def main() -> int:
     server.start()
     worker = None
     try:
-        with broker_for_tests(server.url(0), settings):
+        with broker_for_tests(server.url_for(0), settings):
             worker = Worker(
-                server.url(0), tmp, name="bench", concurrency=2,
+                server.url_for(0), tmp, name="bench", concurrency=2,
                 include="bench.celery_tasks", loglevel="WARNING",
                 extra_env={
                     # production defaults (the test settings module turns these off)
@@ -83,7 +83,7 @@ def main() -> int:
                 },
             )  # fmt: skip
             worker.wait_ready()
-            counters_url = server.url(1)
+            counters_url = server.url_for(1)
             counters = __import__("redis").Redis.from_url(counters_url)
             org = Organization.objects.create(name="Bench", slug=f"bench-{uuid.uuid4().hex[:8]}")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,19 +19,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import redis
 from django.conf import settings
 
 from core.celery_app import app
+from core.testing.redis import RedisServer, free_port  # noqa: F401  (re-exported for tests)
 
 BASE_DIR = Path(settings.BASE_DIR)
 ENV_URLS = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0, what: str = "condition"):
@@ -45,79 +38,6 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0, what: st
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(0.1)
-
-
-def close_health_check_connections() -> None:
-    """Close the DB connections the health-check threads keep (else the test DB can't drop).
-
-    Each of the registry's pool threads takes exactly one of these jobs (they wait for each
-    other), so every thread closes its own connection.
-    """
-    import threading
-
-    from django.db import connections
-
-    from core.health import registry
-
-    size = registry._executor._max_workers
-    barrier = threading.Barrier(size)
-
-    def close():
-        barrier.wait(timeout=5)
-        connections.close_all()
-
-    for future in [registry._executor.submit(close) for _ in range(size)]:
-        future.result(timeout=10)
-
-
-class RedisServer:
-    """A private redis-server (no persistence) on a free port; restartable on the same port."""
-
-    def __init__(self, directory: Path):
-        if shutil.which("redis-server") is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        self.directory = directory
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-
-        def answers():
-            try:
-                return client.ping()
-            except redis.RedisError:
-                return False
-
-        wait_for(answers, timeout=10, what=f"redis-server on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
 
 
 @contextlib.contextmanager

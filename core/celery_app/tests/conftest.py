@@ -5,22 +5,19 @@ from core.celery_app.testing import (
     RedisServer,
     Worker,
     broker_for_tests,
-    close_health_check_connections,
 )
 
 
 @pytest.fixture
 def health_client(client):
-    """The Django test client, with the health-check threads' DB connections closed after."""
-    yield client
-    close_health_check_connections()
+    """The Django test client (probe threads close their DB connections in test settings)."""
+    return client
 
 
 @pytest.fixture
 def redis_server(tmp_path):
     """A private redis-server for this test (started; ``.stop()``/``.start()`` to toggle)."""
-    server = RedisServer(tmp_path)
-    server.start()
+    server = RedisServer(tmp_path).start()
     yield server
     server.stop()
 
@@ -28,7 +25,7 @@ def redis_server(tmp_path):
 @pytest.fixture
 def broker(redis_server, settings):
     """This process publishes to the private Redis (DB 0), eager mode off."""
-    with broker_for_tests(redis_server.url(0), settings):
+    with broker_for_tests(redis_server.url_for(0), settings):
         yield redis_server
 
 
@@ -38,7 +35,7 @@ def start_worker(broker, tmp_path):
     workers: list[Worker] = []
 
     def start(name: str = "w1", *, wait: bool = True, **env) -> Worker:
-        worker = Worker(broker.url(0), tmp_path, name=name, extra_env=env)
+        worker = Worker(broker.url_for(0), tmp_path, name=name, extra_env=env)
         workers.append(worker)
         if wait:
             worker.wait_ready()
@@ -56,7 +53,7 @@ def start_beat(broker, tmp_path):
     beats: list[Beat] = []
 
     def start() -> Beat:
-        beat = Beat(broker.url(0), tmp_path)
+        beat = Beat(broker.url_for(0), tmp_path)
         beats.append(beat)
         return beat
 

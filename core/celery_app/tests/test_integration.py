@@ -82,9 +82,9 @@ def test_worker_killed_mid_task_redelivers_and_effect_happens_once(start_worker,
     visibility = {"CELERY_VISIBILITY_TIMEOUT": "2"}
     first = start_worker("victim", **visibility)
     key = f"kill-{uuid.uuid4().hex}"
-    counters = redis.Redis.from_url(broker.url(1))
+    counters = redis.Redis.from_url(broker.url_for(1))
     with transaction.atomic():
-        slow_effect.delay_on_commit(key=key, redis_url=broker.url(1), sleep=60)
+        slow_effect.delay_on_commit(key=key, redis_url=broker.url_for(1), sleep=60)
 
     wait_for(lambda: counters.get(f"{key}:deliveries") == b"1", what="the task to start")
     first.kill()
@@ -147,7 +147,7 @@ def test_rolled_back_transaction_publishes_nothing(broker, start_worker):
             organization_id=org.pk, user_id=user.pk, lines=[LineRequest(product.pk, 1)], metadata={}
         )
         request_export(organization_id=org.pk, user_id=user.pk, kind="orders", format="csv")
-        slow_effect.delay_on_commit(key=key, redis_url=broker.url(1), sleep=0)
+        slow_effect.delay_on_commit(key=key, redis_url=broker.url_for(1), sleep=0)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         change_that_queues_three_tasks("rolled-back")
