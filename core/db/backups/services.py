@@ -8,6 +8,8 @@ succeeded, so a corrupted, truncated or wrong dump leaves the target as it was.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import platform
 import shutil
 import subprocess
@@ -95,16 +97,39 @@ def _tool_version(program: str) -> str:
     return result.stdout.strip()
 
 
+@contextlib.contextmanager
+def backup_lock(root: Path):
+    """One backup at a time per BACKUP_DIR (a second one would compete for disk and I/O, and
+    set ids are per second): an exclusive, non-blocking lock on ``BACKUP_DIR/.backup.lock``."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".backup.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupError(
+                f"Another backup is running (lock held on {root / '.backup.lock'}): wait for it "
+                "to finish, or check for a stuck `manage.py backup` process."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def create_backup(*, verify: bool = False, progress: Progress = _quiet) -> BackupSet:
     """Dump the live database and MEDIA_ROOT into a new set; optionally verify it; prune.
 
     Row counts are taken inside the snapshot that ``pg_dump`` uses (``pg_export_snapshot``), so
     they describe exactly the dumped data even while the application keeps writing.
     """
+    root = backup_root()
+    with backup_lock(root):
+        return _create_backup(root, verify=verify, progress=progress)
+
+
+def _create_backup(root: Path, *, verify: bool, progress: Progress) -> BackupSet:
     endpoint = server.dump_endpoint()
     media_root = Path(settings.MEDIA_ROOT)
-    root = backup_root()
-    root.mkdir(parents=True, exist_ok=True)
     set_id = new_set_id()
     target = root / set_id
     with endpoint.connect() as conn:

@@ -159,7 +159,8 @@ def test_insufficient_disk_writes_nothing(shop, backup_dir, monkeypatch):
     with pytest.raises(CommandError, match="Not enough free space"):
         call_command("backup")
     assert list_sets() == []
-    assert not any(backup_dir.iterdir())
+    # Nothing but the (empty) lock file that serializes backups.
+    assert [p.name for p in backup_dir.iterdir()] == [".backup.lock"]
 
 
 def _fake_set(root: Path, set_id: str, created_at: datetime) -> None:
@@ -212,3 +213,10 @@ def test_run_nightly_backup_backs_up_verifies_and_prunes(shop, backup_dir, setti
     assert first["status"] == second["status"] == "ok"
     assert second["rto_seconds"] >= 0
     assert [s.id for s in list_sets()] == [second["id"]]  # retention removed the first
+
+
+def test_a_second_concurrent_backup_is_refused(shop, backup_dir):
+    with services.backup_lock(backup_dir):
+        with pytest.raises(services.BackupError, match="Another backup is running"):
+            services.create_backup()
+    assert list_sets() == []
