@@ -51,6 +51,13 @@ def schedules() -> list[Schedule]:
             expires_seconds=3600,
         ),
         Schedule(
+            "erp: orphan files cleanup",
+            "api.v1.files.tasks.cleanup_orphan_files",
+            "Delete stored objects without metadata and metadata without objects (files app).",
+            crontab={"minute": "15", "hour": "3"},
+            expires_seconds=3 * 3600,
+        ),
+        Schedule(
             "erp: nightly backup",
             "core.db.tasks.nightly_backup",
             "Back up the database and verify the archive (core.db.backups).",

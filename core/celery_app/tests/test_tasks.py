@@ -143,3 +143,11 @@ def test_broker_url_is_derived_from_redis_url(url, expected):
 def test_broker_url_needs_redis():
     with pytest.raises(ValueError, match="Redis URL"):
         url_with_db("amqp://guest@localhost//", 3)
+
+
+def test_every_schedule_names_a_registered_task():
+    from core.celery_app import app
+
+    app.loader.import_default_modules()
+    missing = [s.task for s in schedules() if s.task not in app.tasks]
+    assert not missing, f"schedules naming unknown tasks: {missing}"
