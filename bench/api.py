@@ -59,7 +59,8 @@ def main() -> None:
     first = int(values["FIRST_PRODUCT"])
 
     rows = []
-    with gunicorn(env) as (base, _):
+    with gunicorn(env) as server:
+        base = server.base
         step(f"server up at {base}; warming up")
         wrk(f"{base}/bench/bare-products/", seconds=2)
         wrk(f"{base}/api/v1/products/", seconds=2, headers=auth)

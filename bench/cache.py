@@ -15,7 +15,7 @@ redis-server it starts on a free port (the shared Redis is never touched):
 gunicorn is started like ``make run`` (Procfile: ``gunicorn config.wsgi --config
 config/gunicorn.py``) with sync workers on a free port. Load comes from ``wrk`` (installed with
 apt-get when missing and we are root), else from a small Python keep-alive load generator.
-The server-start helpers live here for now (the foundation's bench/api.py has its own).
+Server start and wrk come from ``bench.common`` (shared with bench/api.py).
 
 Environment: BENCH_DURATION (seconds per measurement, default 5), BENCH_CONNECTIONS (16),
 BENCH_WORKERS (gunicorn workers, 2), BENCH_PRODUCTS (10000), DATABASE_ADMIN_URL.
@@ -26,8 +26,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,8 +37,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
+from .common import Server, find_wrk, gunicorn
+
 DB_NAME = "erp_bench_cache"
 DURATION = int(os.environ.get("BENCH_DURATION", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
@@ -58,72 +56,7 @@ def log(message: str) -> None:
 # --- processes -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(port: int, path: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing answers on http://127.0.0.1:{port}{path}")
-
-
-class Gunicorn:
-    def __init__(self, env: dict[str, str]):
-        self.port = free_port()
-        self.env = {
-            **env,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": str(WORKERS),
-            "GUNICORN_ACCESSLOG": "/dev/null",
-        }
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Gunicorn:
-        # Same command line as the Procfile's web process.
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "config.wsgi", "--config", "config/gunicorn.py"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_http(self.port, "/health/live/")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 # --- load ----------------------------------------------------------------------------------
-
-
-def find_wrk() -> str | None:
-    wrk = shutil.which("wrk")
-    if wrk is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        log("wrk not found: apt-get install -y wrk")
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True)
-        wrk = shutil.which("wrk")
-    return wrk
 
 
 def load_wrk(wrk: str, port: int, path: str, headers: dict[str, str]) -> tuple[float, int]:
@@ -282,7 +215,7 @@ class Measure:
         self.load = load
         self.rows: list[tuple[str, float, int, float]] = []
 
-    def __call__(self, name: str, server: Gunicorn, path: str, headers: dict) -> tuple:
+    def __call__(self, name: str, server: Server, path: str, headers: dict) -> tuple:
         log(name)
         before = tree_cpu_seconds(server.process.pid)
         rps, errors = self.load(server.port, path, headers)
@@ -311,6 +244,7 @@ def main() -> int:
                 "REDIS_URL": redis_server.url,
                 "CACHE_KEY_PREFIX": "bench",
                 "LOG_LEVEL": "ERROR",
+                "GUNICORN_ACCESSLOG": "",
             }
             os.environ.update(env)
             import django
@@ -322,11 +256,12 @@ def main() -> int:
                 **env,
                 "API_RESPONSE_CACHE_ENABLED": "false",
                 "PERMISSION_CACHE_ENABLED": "false",
+                "AUTH_TOKEN_CACHE_ENABLED": "false",
             }
-            with Gunicorn(uncached_env) as server:
+            with gunicorn({**uncached_env, "WEB_CONCURRENCY": str(WORKERS)}) as server:
                 measure("bare: trivial Django view /health/live/", server, "/health/live/", {})
                 first = measure("products list, caches disabled", server, LIST_PATH, headers)
-            with Gunicorn(env) as server:
+            with gunicorn({**env, "WEB_CONCURRENCY": str(WORKERS)}) as server:
                 load_python_once(server.port, headers)
                 measure("products list, caches warm", server, LIST_PATH, headers)
                 from rest_framework.authtoken.models import Token
@@ -336,7 +271,7 @@ def main() -> int:
                 measure("products list, Redis stopped", server, LIST_PATH, headers)
             # The machine is shared: measure the uncached list again at the end and use the mean
             # of both runs as the reference, so load drift doesn't bias the ratios.
-            with Gunicorn(uncached_env) as server:
+            with gunicorn({**uncached_env, "WEB_CONCURRENCY": str(WORKERS)}) as server:
                 again = measure("products list, caches disabled", server, LIST_PATH, headers)
         finally:
             redis_server.stop()

@@ -7,23 +7,19 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
+
+from core.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 ADMIN_URL = os.environ.get("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def bench_env(dbname: str, **extra: str) -> dict[str, str]:
@@ -73,9 +69,16 @@ def drop_database(dbname: str) -> None:
     )
 
 
+class Server(NamedTuple):
+    base: str  # http://127.0.0.1:<port>
+    port: int
+    process: subprocess.Popen  # the gunicorn master (its children are the workers)
+
+
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str]):
-    """Start the web server exactly as `make run` does (Procfile's command, config/gunicorn.py)."""
+    """Start the web server exactly as `make run` does (Procfile's command, config/gunicorn.py)
+    on a free port; yields a ``Server``."""
     port = free_port()
     run_env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}")
     log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
@@ -97,7 +100,7 @@ def gunicorn(env: dict[str, str]):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     sys.exit(f"gunicorn did not start; see {log.name}")
                 time.sleep(0.2)
-        yield base, proc
+        yield Server(base, port, proc)
     finally:
         proc.terminate()
         try:
@@ -106,13 +109,18 @@ def gunicorn(env: dict[str, str]):
             proc.kill()
 
 
+def find_wrk() -> str | None:
+    """wrk's path, installing it with apt-get when missing and we are root; None if unavailable."""
+    path = shutil.which("wrk")
+    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        step("wrk not found: installing it (apt-get install wrk)")
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True)
+        path = shutil.which("wrk")
+    return path
+
+
 def require_wrk() -> str:
-    path = shutil.which("wrk")
-    if path:
-        return path
-    step("wrk not found: installing it (apt-get install wrk)")
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True)
-    path = shutil.which("wrk")
+    path = find_wrk()
     if not path:
         sys.exit("wrk is required for this benchmark: apt-get install wrk")
     return path

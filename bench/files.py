@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,8 @@ import uuid
 from pathlib import Path
 
 import psycopg
+
+from core.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -68,12 +69,6 @@ def bare_app(environ, start_response):
         ],
     )
     return environ["wsgi.file_wrapper"](open(path, "rb"), BLOCK)  # noqa: SIM115
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def make_source(path: Path, size: int) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.conf import settings
 
 from core.celery_app import app
-from core.testing.redis import RedisServer, free_port  # noqa: F401  (re-exported for tests)
+from core.testing.redis import RedisServer  # noqa: F401  (re-exported for tests)
 
 BASE_DIR = Path(settings.BASE_DIR)
 ENV_URLS = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")

@@ -8,7 +8,6 @@ so a test can stop and restart Redis and watch the app degrade and recover.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -18,12 +17,7 @@ import pytest
 import redis
 
 from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from core.testing.ports import free_port
 
 
 class RedisServer:

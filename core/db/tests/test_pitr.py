@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,16 +14,12 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from core.testing.ports import free_port
+
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("pitr")]
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SCRIPT = Path(settings.BASE_DIR) / "scripts" / "pitr.sh"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_cluster_owner(args: list[str], **kwargs):
@@ -67,7 +62,7 @@ def test_pitr_recovers_to_a_timestamp_between_two_inserts(workdir):
     _as_cluster_owner([str(PG_BIN / "initdb"), "-D", str(primary), "-U", "postgres", "-A", "trust"])
     clusters.append(primary)
     config = _as_cluster_owner(["bash", str(SCRIPT), "archive-config", str(archive)]).stdout
-    port = _free_port()
+    port = free_port()
     with (primary / "postgresql.conf").open("a") as conf:
         conf.write(
             config + f"port = {port}\nlisten_addresses = '127.0.0.1'\n"
@@ -95,7 +90,7 @@ def test_pitr_recovers_to_a_timestamp_between_two_inserts(workdir):
             time.sleep(0.1)
     _as_cluster_owner([str(PG_BIN / "pg_ctl"), "-D", str(primary), "-m", "fast", "stop"])
 
-    new_port = _free_port()
+    new_port = free_port()
     clusters.append(restored)
     result = _as_cluster_owner(
         [

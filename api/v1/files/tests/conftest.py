@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -16,13 +14,6 @@ URL = "/api/v1/files/"
 def upload(client, name: str, content: bytes, content_type="application/octet-stream", **extra):
     data = {"file": SimpleUploadedFile(name, content, content_type=content_type), **extra}
     return client.post(URL, data, format="multipart")
-
-
-def free_port() -> int:
-    """A free TCP port on loopback for a server a test starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def stored_objects(root) -> list[str]:

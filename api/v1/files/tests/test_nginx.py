@@ -14,9 +14,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
 from api.v1.files.models import FileStorage
+from core.testing.ports import free_port
 
 from . import samples
-from .conftest import free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 SAMPLE = Path(__file__).resolve().parents[4] / "deploy" / "nginx-files.conf"

@@ -15,9 +15,10 @@ from django.core.files.storage import storages
 
 from api.v1.files.models import FileStorage
 from core.storage.config import default_storage_config
+from core.testing.ports import free_port
 
 from . import samples
-from .conftest import URL, free_port, upload
+from .conftest import URL, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 BUCKET = "erp-files-test"
