@@ -7,11 +7,11 @@ from rest_framework.renderers import JSONRenderer
 
 
 def _default(value):
+    """Types orjson doesn't know: decimals as plain strings, anything else (lazy translation
+    strings, UUIDs in error details, ...) as ``str()``."""
     if isinstance(value, Decimal):
         return format(value, "f")
-    if hasattr(value, "__str__"):
-        return str(value)
-    raise TypeError
+    return str(value)
 
 
 class FastJSONRenderer(JSONRenderer):
