@@ -9,8 +9,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.v1.base_models.organization.models import Membership, Role
+from api.v1.base_models.organization.tests.factories import OrganizationFactory
+from api.v1.base_models.user.tests.factories import UserFactory
+from api.v1.catalog.products.tests.factories import ProductFactory
 from core.redis import availability, generations
-from core.testing.factories import OrganizationFactory, ProductFactory, UserFactory
 from core.testing.redis import redis_caches, redis_server  # noqa: F401  (fixtures)
 
 

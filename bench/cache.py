@@ -127,8 +127,8 @@ def prepare_dataset() -> str:
     from rest_framework.authtoken.models import Token
 
     from api.v1.base_models.organization.models import Membership, Organization, Role
+    from api.v1.base_models.user.tests.factories import UserFactory
     from api.v1.catalog.products.models import Product
-    from core.testing.factories import UserFactory
 
     call_command("migrate", verbosity=0)
     org, _ = Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bench"})

@@ -37,6 +37,11 @@ INSTALLED_APPS = [
     "api.v1.exports",
 ]
 
+# The tenancy models core works with, named like AUTH_USER_MODEL (core never imports api/).
+ERP_ORGANIZATION_MODEL = "organizations.Organization"
+ERP_MEMBERSHIP_MODEL = "organizations.Membership"
+ERP_ROLE_MODEL = "organizations.Role"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -232,21 +237,7 @@ SPECTACULAR_SETTINGS = {
 # --- Monitoring ---
 # /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# Modules whose import registers Prometheus collectors (core.metrics.registry.register_collector).
-METRICS_COLLECTOR_MODULES = [
-    "core.metrics.collectors",
-    "core.redis.metrics",
-    "core.db.metrics",
-    "core.celery_app.metrics",
-    "api.v1.files.metrics",
-]
-# Modules whose import registers readiness checks (core.health.registry.register).
-HEALTH_CHECK_MODULES = [
-    "core.health.checks",
-    "core.redis.health",
-    "core.celery_app.health",
-    "api.v1.files.health",
-]
+# Collectors and readiness checks are registered by each module (core.registry).
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 HEALTH_CHECK_KEEP_CONNECTIONS = True
 
@@ -328,6 +319,7 @@ EXPORT_CHUNK_SIZE = env.int("EXPORT_CHUNK_SIZE", default=2000)
 
 # Serve the unauthenticated "bare" DRF list used as the benchmark baseline (bench/ only).
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
+BENCH_URLCONF = "bench.bare"  # the URLconf served when BENCH_ENDPOINTS is on
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -33,6 +33,7 @@ from django.db import InterfaceError, OperationalError
 from django.db import models as db_models
 
 from core.tenancy.context import OrganizationContext, organization_scope
+from core.tenancy.swappable import get_membership_model, get_organization_model
 
 logger = logging.getLogger("core.celery_app")
 
@@ -110,7 +111,7 @@ def load_task_context(
     organization_id: int, user_id: int | None, permission: str | None
 ) -> OrganizationContext:
     """The organization (and acting user's role) as they are *now*, in one query."""
-    from api.v1.base_models.organization.models import Membership, Organization
+    Organization, Membership = get_organization_model(), get_membership_model()
 
     if permission is None:
         slug = _known_organizations.get(organization_id, now := time.monotonic())

@@ -1,4 +1,6 @@
-"""The periodic tasks ERP Core ships, stored in django-celery-beat's tables.
+"""The periodic tasks the modules register, stored in django-celery-beat's tables.
+
+Each module declares its own with ``core.registry.register_schedule`` in its ``AppConfig.ready()``.
 
 ``ensure_schedules()`` creates or updates them by name (idempotent); it runs after every
 ``migrate`` (post_migrate) and from ``manage.py setup_schedules``. Operators may disable a
@@ -10,60 +12,28 @@ it owns (their names start with ``erp:``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from core.registry import Schedule, registry
 
-@dataclass(frozen=True)
-class Schedule:
-    name: str
-    task: str
-    description: str
-    every_seconds: int | None = None
-    crontab: dict | None = None  # minute, hour, day_of_week, day_of_month, month_of_year
-    expires_seconds: int | None = None
+
+def _resolve(value):
+    return value() if callable(value) else value
 
 
 def schedules() -> list[Schedule]:
+    """Every registered schedule (``core.registry.register_schedule``), timings resolved."""
     return [
-        Schedule(
-            "erp: outbox relay",
-            "core.outbox.tasks.relay_outbox",
-            "Publish outbox messages the on-commit relay could not send (broker was down).",
-            every_seconds=settings.OUTBOX_RELAY_INTERVAL,
-            expires_seconds=max(10, settings.OUTBOX_RELAY_INTERVAL * 4),
-        ),
-        Schedule(
-            "erp: expired exports cleanup",
-            "api.v1.exports.tasks.cleanup_expired_exports",
-            "Delete exports (rows and files) past their expires_at.",
-            crontab={"minute": "17", "hour": "*"},
-            expires_seconds=3000,
-        ),
-        Schedule(
-            "erp: celery results cleanup",
-            "celery.backend_cleanup",
-            "Celery's own cleanup of expired task results.",
-            crontab={"minute": "0", "hour": "4"},
-            expires_seconds=3600,
-        ),
-        Schedule(
-            "erp: orphan files cleanup",
-            "api.v1.files.tasks.cleanup_orphan_files",
-            "Delete stored objects without metadata and metadata without objects (files app).",
-            crontab={"minute": "15", "hour": "3"},
-            expires_seconds=3 * 3600,
-        ),
-        Schedule(
-            "erp: nightly backup",
-            "core.db.tasks.nightly_backup",
-            "Back up the database and verify the archive (core.db.backups).",
-            crontab={"minute": "30", "hour": "2"},
-            expires_seconds=3 * 3600,
-        ),
+        replace(
+            item,
+            every_seconds=_resolve(item.every_seconds),
+            expires_seconds=_resolve(item.expires_seconds),
+        )
+        for item in registry["schedules"].values()
     ]
 
 

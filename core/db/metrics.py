@@ -1,4 +1,4 @@
-"""Prometheus collector for PostgreSQL (``METRICS_COLLECTOR_MODULES``): computed at scrape time
+"""Prometheus collector for PostgreSQL (registered by CoreConfig.ready()): computed at scrape time
 from the server's statistics views, so every gunicorn process reports the same numbers."""
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ class TimeStampedModel(models.Model):
 class OrganizationScopedModel(TimeStampedModel):
     """A row that belongs to exactly one organization (tenant).
 
-    Its default manager offers ``for_organization(org)``; the API's base viewset applies it to
-    every query, so no endpoint can forget the scope.
+    The API's base viewset scopes every query to the request's organization, so no endpoint
+    can forget the scope; services and tasks use ``Model.objects.restrict()`` (the current
+    organization context, see ``core.tenancy.querysets``).
     """
 
     organization = models.ForeignKey(

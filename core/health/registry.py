@@ -11,44 +11,36 @@ dead backend that hangs instead of refusing can't hold the probe longer than tha
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections
 
+from core.registry import HealthCheck as Check
+from core.registry import register_health_check, registry
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    func: Callable[[], dict | None]
-    critical: bool = False
-
-
-_checks: dict[str, Check] = {}
 # Few long-lived threads: each keeps its own persistent DB connection between probes.
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
 
 
 def register(name: str, *, critical: bool = False):
+    """Decorator form of ``core.registry.register_health_check``."""
+
     def decorator(func):
-        _checks[name] = Check(name, func, critical)
+        register_health_check(name, func, critical=critical)
         return func
 
     return decorator
-
-
-def registered_checks() -> list[Check]:
-    return list(_checks.values())
 
 
 def run_checks() -> tuple[bool, dict[str, dict]]:
     """Run every check concurrently; return (ready, {component: result})."""
     timeout = getattr(settings, "HEALTH_CHECK_TIMEOUT", 1.0)
     started = time.monotonic()
-    futures = {check: _executor.submit(_timed, check.func) for check in _checks.values()}
+    futures = {
+        check: _executor.submit(_timed, check.func) for check in registry["health_checks"].values()
+    }
     results: dict[str, dict] = {}
     ready = True
     for check, future in futures.items():

@@ -1,12 +1,12 @@
 from prometheus_client import CollectorRegistry
 
+# The one Prometheus registry /metrics serves; collectors are added through
+# core.registry.register_metrics_collector (the platform registry keeps their names).
 REGISTRY = CollectorRegistry(auto_describe=False)
-_registered: set[str] = set()
 
 
 def register_collector(name: str, collector) -> None:
     """Register ``collector`` once under ``name`` (idempotent across repeated imports)."""
-    if name in _registered:
-        return
-    REGISTRY.register(collector)
-    _registered.add(name)
+    from core.registry import register_metrics_collector
+
+    register_metrics_collector(name, collector)

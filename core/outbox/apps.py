@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class OutboxConfig(AppConfig):
@@ -11,5 +12,13 @@ class OutboxConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from core.celery_app.schedules import ensure_schedules_after_migrate
+        from core.registry import register_schedule
 
+        register_schedule(
+            "erp: outbox relay",
+            "core.outbox.tasks.relay_outbox",
+            "Publish outbox messages the on-commit relay could not send (broker was down).",
+            every_seconds=lambda: settings.OUTBOX_RELAY_INTERVAL,
+            expires_seconds=lambda: max(10, settings.OUTBOX_RELAY_INTERVAL * 4),
+        )
         post_migrate.connect(ensure_schedules_after_migrate, dispatch_uid="erp-beat-schedules")

@@ -46,7 +46,3 @@ def once(key: str, *, organization_id: int | None = None) -> Iterator[bool]:
             )
             first = cursor.fetchone() is not None
         yield first
-
-
-def effect_done(key: str) -> bool:
-    return TaskEffect.objects.filter(key=key).exists()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from rest_framework import generics, viewsets
+from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from core.tenancy.context import _current
@@ -49,8 +49,4 @@ class OrganizationScopedMixin:
 
 
 class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
-    pass
-
-
-class OrganizationScopedAPIView(OrganizationScopedMixin, generics.GenericAPIView):
     pass

@@ -1,4 +1,4 @@
-"""Readiness checks, one per cache alias (``cache.<alias>``); listed in HEALTH_CHECK_MODULES.
+"""Readiness checks, one per cache alias (``cache.<alias>``); registered by CoreConfig.ready().
 
 Not critical: with Redis down the API still answers from the database, so the component reports
 ``degraded`` and ``/health/ready/`` stays 200 (the database down is what makes it 503).

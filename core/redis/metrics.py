@@ -1,4 +1,4 @@
-"""Prometheus collector for the cache aliases; listed in METRICS_COLLECTOR_MODULES.
+"""Prometheus collector for the cache aliases; registered by CoreConfig.ready().
 
 Values come from Redis itself (PING, INFO) at scrape time, so they are the same whichever
 gunicorn process answers the scrape.

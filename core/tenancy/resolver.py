@@ -10,6 +10,7 @@ from rest_framework import exceptions
 
 from .context import OrganizationContext
 from .permission_cache import cached_memberships
+from .swappable import get_membership_model
 
 ORGANIZATION_HEADER = "X-Organization"
 
@@ -27,9 +28,7 @@ def load_memberships(user_id: int, slug: str | None) -> list[OrganizationContext
 
 
 def _query_memberships(user_id: int, slug: str | None) -> list[OrganizationContext]:
-    from api.v1.base_models.organization.models import Membership
-
-    rows = Membership.objects.filter(user_id=user_id)
+    rows = get_membership_model().objects.filter(user_id=user_id)
     if slug is not None:
         rows = rows.filter(organization__slug=slug)
     rows = rows.values_list(

@@ -8,9 +8,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from api.v1.catalog.products.serializers import ProductSerializer
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders.serializers import OrderSerializer
 from api.v1.sales.orders.services import LineRequest, place_order
-from core.testing.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,11 +1,6 @@
 from django.db import models
 
 
-class ExportKind(models.TextChoices):
-    PRODUCTS = "products", "Products"
-    ORDERS = "orders", "Orders"
-
-
 class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV"
 

@@ -3,7 +3,7 @@ from django.db import models
 
 from core.db.models import OrganizationScopedModel
 
-from .constants import ExportFormat, ExportKind, ExportStatus
+from .constants import ExportFormat, ExportStatus
 
 
 class Export(OrganizationScopedModel):
@@ -17,7 +17,8 @@ class Export(OrganizationScopedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    kind = models.CharField(max_length=20, choices=ExportKind.choices)
+    # One of the registered export sources (core.registry), checked by the API serializer.
+    kind = models.CharField(max_length=20)
     format = models.CharField(max_length=10, choices=ExportFormat.choices)
     status = models.CharField(
         max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING

@@ -2,14 +2,22 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from core.api.serializers import FastModelSerializer
+from core.registry import registry
 
-from .constants import ExportFormat, ExportKind, ExportStatus
+from .constants import ExportFormat, ExportStatus
 from .models import Export
 
 
 class ExportCreateSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=ExportKind.choices)
+    kind = serializers.ChoiceField(choices=[])
     format = serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.CSV)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The kinds the installed modules registered (core.registry.register_export_source).
+        self.fields["kind"].choices = [
+            (source.kind, source.label) for source in registry["export_sources"].values()
+        ]
 
 
 class ExportSerializer(FastModelSerializer):

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from core.outbox.services import enqueue
+from core.events import raise_event
 
 from .constants import ExportStatus
 from .models import Export
@@ -22,9 +22,8 @@ logger = logging.getLogger("api.v1.exports")
 
 @transaction.atomic
 def request_export(*, organization_id: int, user_id: int | None, kind: str, format: str) -> Export:
-    """Store a pending export and queue its task through the outbox (same transaction)."""
-    from .tasks import run_export
-
+    """Store a pending export; ``export.requested`` queues ``tasks.run_export`` through the
+    outbox in this transaction (the subscription is declared in ``apps.py``)."""
     export = Export.objects.create(
         organization_id=organization_id,
         created_by_id=user_id,
@@ -32,9 +31,11 @@ def request_export(*, organization_id: int, user_id: int | None, kind: str, form
         format=format,
         expires_at=timezone.now() + timedelta(hours=settings.EXPORT_TTL_HOURS),
     )
-    enqueue(
-        run_export,
-        kwargs={"export_id": export.pk, "organization_id": organization_id, "user_id": user_id},
+    raise_event(
+        "export.requested",
+        organization_id=organization_id,
+        export_id=export.pk,
+        user_id=user_id,
     )
     return export
 

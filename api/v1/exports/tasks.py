@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery.exceptions import SoftTimeLimitExceeded
 
 from core.celery_app.base import ErpTask, erp_task
-from core.permissions.enums import Perm
 
 from . import services
+from .permissions import Perm
 
 
 class ExportTask(ErpTask):

@@ -7,12 +7,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
 from .constants import ExportStatus
 from .models import Export
+from .permissions import Perm
 from .serializers import ExportCreateSerializer, ExportSerializer
 
 

@@ -1,5 +1,8 @@
 """CSV writers: the API's own serializers decide the columns, so a file matches the API.
 
+Each module registers its export kinds (model queryset + serializer) from its own
+``AppConfig.ready()`` with ``core.registry.register_export_source``; this file knows none.
+
 Rows are read with ``.iterator(chunk_size=...)`` (a server-side cursor: memory stays flat for
 any table size) and written to a spooled temporary file (memory up to 1 MiB, then disk) that the
 storage backend then streams (S3: multipart upload).
@@ -10,43 +13,17 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import orjson
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
 
-from api.v1.catalog.products.models import Product
-from api.v1.catalog.products.serializers import ProductSerializer
-from api.v1.sales.orders.models import Order, OrderLine
-from api.v1.sales.orders.serializers import OrderSerializer
-
-from .constants import ExportKind
+from core.registry import registry
 
 
-@dataclass(frozen=True)
-class Source:
-    serializer_class: type
-    queryset_for: Callable[[int], QuerySet]
-
-
-def _products(organization_id: int):
-    return Product.objects.filter(organization_id=organization_id).order_by("id")
-
-
-def _orders(organization_id: int):
-    return (
-        Order.objects.filter(organization_id=organization_id)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
-        .order_by("id")
-    )
-
-
-SOURCES: dict[str, Source] = {
-    ExportKind.PRODUCTS: Source(ProductSerializer, _products),
-    ExportKind.ORDERS: Source(OrderSerializer, _orders),
-}
+def source_for(kind: str):
+    """The registered export source (``core.registry.register_export_source``) of ``kind``."""
+    return registry["export_sources"][kind]
 
 
 def _cell(value) -> str:
@@ -60,15 +37,15 @@ def _cell(value) -> str:
 
 
 def header_for(kind: str) -> list[str]:
-    return list(SOURCES[kind].serializer_class().fields)
+    return list(source_for(kind).serializer_class().fields)
 
 
 def rows_for(kind: str, organization_id: int) -> Iterable[list[str]]:
-    source = SOURCES[kind]
+    source = source_for(kind)
     serializer = source.serializer_class()
     columns = list(serializer.fields)
     chunk_size = settings.EXPORT_CHUNK_SIZE
-    for instance in source.queryset_for(organization_id).iterator(chunk_size=chunk_size):
+    for instance in source.queryset(organization_id).iterator(chunk_size=chunk_size):
         data = serializer.to_representation(instance)
         yield [_cell(data[column]) for column in columns]
 

@@ -8,10 +8,15 @@ from django.contrib.contenttypes.models import ContentType
 from rest_framework.exceptions import ValidationError
 
 from core.db.models import OrganizationScopedModel
+from core.registry import registry
 
 __all__ = ["access_attach_target", "get_attachable_type", "type_label"]
 
 ATTACH_TO_FORMAT = 'Send JSON like {"type": "orders.order", "id": 12}.'
+
+
+def attachable_types() -> list[str]:
+    return list(registry["attachable_types"])
 
 
 def type_label(content_type: ContentType) -> str:
@@ -19,9 +24,10 @@ def type_label(content_type: ContentType) -> str:
 
 
 def get_attachable_type(label: str) -> ContentType | None:
-    """The content type named ``app_label.model`` if its model is organization-scoped."""
+    """The content type named ``app_label.model`` if a module registered it as attachable
+    (``core.registry.register_attachable``) and its model is organization-scoped."""
     app_label, _, model = (label or "").partition(".")
-    if not app_label or not model:
+    if not app_label or not model or f"{app_label}.{model}".lower() not in attachable_types():
         return None
     try:
         content_type = ContentType.objects.get_by_natural_key(app_label, model.lower())

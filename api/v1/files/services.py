@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from core.api.exceptions import DomainError
+from core.events import raise_event
 
 from .models import FileStorage, ScanStatus
 from .scanning import ScanResult, get_scanner, scanning_enabled
@@ -105,8 +106,14 @@ def upload_file(*, organization_id: int, user_id: int | None, file, attach_to=No
     try:
         with transaction.atomic():
             record.save()
-            if scan:
-                transaction.on_commit(partial(_enqueue_scan, record.pk))
+            # With scanning on, the scan task subscribes (outbox row in this transaction).
+            raise_event(
+                "file.stored",
+                organization_id=organization_id,
+                file_id=record.pk,
+                scan_status=record.scan_status,
+                attached_to=type_label_of(record),
+            )
     except BaseException:
         record.file.storage.delete(record.file.name)
         raise
@@ -123,10 +130,11 @@ def upload_file(*, organization_id: int, user_id: int | None, file, attach_to=No
     return record
 
 
-def _enqueue_scan(file_id: int) -> None:
-    from .tasks import enqueue, scan_file
-
-    enqueue(scan_file, file_id)
+def type_label_of(record: FileStorage) -> dict | None:
+    if record.attached_type_id is None:
+        return None
+    content_type = record.attached_type
+    return {"type": f"{content_type.app_label}.{content_type.model}", "id": record.attached_id}
 
 
 def delete_file(record: FileStorage) -> None:

@@ -12,13 +12,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api.filters import StrictOrderingFilter
-from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
 from .downloads import download_response
 from .filters import filter_files
 from .models import FileStorage
+from .permissions import Perm
 from .serializers import FileSerializer, FileUploadSerializer
 from .uploads import MULTIPART_OVERHEAD, LimitedUploadHandler, upload_too_large
 

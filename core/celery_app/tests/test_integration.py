@@ -13,7 +13,9 @@ import pytest
 import redis
 from django.db import transaction
 
+from api.v1.base_models.organization.tests.factories import OrganizationFactory
 from api.v1.catalog.products.serializers import ProductSerializer
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.exports.services import request_export
 from api.v1.sales.orders.services import LineRequest, place_order
 from api.v1.sales.orders.tasks import confirmation_key
@@ -22,7 +24,6 @@ from core.celery_app import monitor
 from core.celery_app.testing import wait_for
 from core.outbox.models import OutboxMessage, TaskEffect
 from core.outbox.services import relay_pending
-from core.testing.factories import OrganizationFactory, ProductFactory
 
 from .tasks_for_tests import slow_effect
 

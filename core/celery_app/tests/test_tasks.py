@@ -8,7 +8,6 @@ from django_celery_beat.models import PeriodicTask
 from api.v1.base_models.organization.models import Organization, Role
 from core.celery_app.base import ErpTask, erp_task
 from core.celery_app.schedules import ensure_schedules, schedules
-from core.permissions.enums import Perm
 from core.redis.config import url_with_db
 from core.tenancy.context import get_current_organization
 
@@ -19,7 +18,7 @@ calls: list = []
 
 class ScopedTask(ErpTask):
     organization_scoped = True
-    required_permission = Perm.EXPORTS_CREATE
+    required_permission = "exports.create"
 
     def on_refused(self, exc, args, kwargs):
         calls.append(("refused", type(exc).__name__))

@@ -11,12 +11,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders import services as orders
 from core.db import server
 from core.db.backups import services
 from core.db.backups.manifest import BackupSet, checksum_files, list_sets
 from core.db.tasks import nightly_backup
-from core.testing.factories import ProductFactory
 
 pytestmark = [
     pytest.mark.integration,

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from api.v1.catalog.products.tests.factories import ProductFactory
 from core.db import server, stats
-from core.testing.factories import ProductFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from api.v1.base_models.organization.models import Membership, Role
 from api.v1.catalog.products.models import Product
-from core.testing.factories import ProductFactory
+from api.v1.catalog.products.tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 

@@ -6,10 +6,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework import exceptions
 
-from core.permissions.enums import Perm, RoleName
+from core.permissions.enums import RoleName
 from core.tenancy.context import OrganizationContext
 
 from .models import Membership, Organization, Role
+from .permissions import Perm
 
 
 class LastOwner(exceptions.APIException):

@@ -3,11 +3,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.response import Response
 
-from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
 from .models import Membership, Organization
+from .permissions import Perm
 from .serializers import (
     MemberCreateSerializer,
     MemberSerializer,

@@ -5,3 +5,31 @@ class ProductsConfig(AppConfig):
     name = "api.v1.catalog.products"
     label = "products"
     verbose_name = "Products"
+
+    def ready(self) -> None:
+        from core.registry import (
+            register_attachable,
+            register_demo_data,
+            register_export_source,
+            register_permissions,
+            register_route,
+        )
+
+        from .demo import load_demo
+        from .models import Product
+        from .permissions import GRANTS
+        from .serializers import ProductSerializer
+        from .views import ProductViewSet
+
+        register_permissions(GRANTS)
+        register_route("products", ProductViewSet, basename="product")
+        register_export_source(
+            "products",
+            label="Products",
+            serializer_class=ProductSerializer,
+            queryset=lambda organization_id: Product.objects.filter(
+                organization_id=organization_id
+            ).order_by("id"),
+        )
+        register_attachable("products.product")
+        register_demo_data("products", load_demo)

@@ -4,12 +4,12 @@ from rest_framework import mixins
 
 from core.api.caching import CachedResponseMixin
 from core.api.filters import StrictOrderingFilter
-from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
 from .filters import filter_products
 from .models import PRODUCT_RESPONSES, Product
+from .permissions import Perm
 from .serializers import ProductSerializer
 
 LIST_PARAMETERS = [

@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from api.v1.base_models.organization.models import Role
 from api.v1.catalog.products.serializers import ProductSerializer
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.exports.models import Export
 from api.v1.exports.services import claim_export, delete_expired_exports
 from api.v1.exports.tasks import run_export
 from api.v1.sales.orders.serializers import OrderSerializer
 from api.v1.sales.orders.services import LineRequest, place_order
 from core.outbox.models import OutboxMessage
-from core.testing.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

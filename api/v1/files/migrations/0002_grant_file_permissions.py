@@ -1,6 +1,6 @@
 """Grant the files permissions to the built-in roles.
 
-Mapping (mirrors core.permissions.enums.DEFAULT_ROLE_PERMISSIONS): everyone who can read the
+Mapping (now declared in api/v1/files/permissions.py): everyone who can read the
 organization can see and download its files (viewer and up); whoever creates orders can upload
 (member and up); deleting a file is an admin's call (admin and owner).
 """

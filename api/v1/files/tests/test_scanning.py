@@ -104,8 +104,9 @@ def test_unreachable_scanner_retries_then_marks_failed(
     assert uploader.get(f"{URL}{body['id']}/download/").status_code == 409
 
 
-def test_scan_task_ignores_deleted_file(scanning):
-    assert tasks.scan_file.apply(args=(123456,)).get() is None
+def test_scan_task_ignores_deleted_file(scanning, org):
+    result = tasks.scan_file.apply(kwargs={"file_id": 123456, "organization_id": org.pk})
+    assert result.get() is None
 
 
 # --- clamd protocol -------------------------------------------------------------------------

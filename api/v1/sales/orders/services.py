@@ -12,11 +12,11 @@ from rest_framework import exceptions
 
 from api.v1.catalog.products.models import Product
 from core.api.exceptions import DomainError
+from core.events import raise_event
 
 from .locks import lock_products
 from .models import Order, OrderLine, OrderStatus
 from .numbering import next_order_number
-from .tasks import enqueue_order_confirmation
 
 
 class InsufficientStock(DomainError):
@@ -91,7 +91,8 @@ def place_order(
             for line in lines
         )
     }
-    enqueue_order_confirmation(order)  # outbox row in this transaction; published on commit
+    # Subscribers' tasks are written to the outbox in this transaction (published on commit).
+    raise_event("order.placed", organization_id=organization_id, order_id=order.pk)
     return order
 
 
@@ -114,4 +115,5 @@ def cancel_order(*, organization_id: int, order_id: int) -> Order:
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status", "updated_at"])
     order._prefetched_objects_cache = {"lines": lines}
+    raise_event("order.cancelled", organization_id=organization_id, order_id=order.pk)
     return order

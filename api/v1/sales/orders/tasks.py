@@ -1,4 +1,4 @@
-"""Order tasks: the confirmation e-mail, sent exactly once per order."""
+"""Order tasks: the confirmation e-mail, sent exactly once per order (on ``order.placed``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from django.core.mail import EmailMessage
 
 from core.celery_app.base import ErpTask, erp_task
 from core.outbox.effects import once
-from core.outbox.services import enqueue
 
 from .models import Order
 
@@ -28,9 +27,8 @@ class OrderTask(ErpTask):
 def send_order_confirmation(*, order_id: int, organization_id: int) -> bool:
     """E-mail the order's creator; True if sent now, False if already sent or nobody to tell."""
     order = (
-        Order.objects.select_related("created_by")
-        .filter(organization_id=organization_id, pk=order_id)
-        .first()
+        # restrict(): the organization this task runs in (ErpTask set it from organization_id).
+        Order.objects.restrict().select_related("created_by").filter(pk=order_id).first()
     )
     if order is None or order.created_by is None or not order.created_by.email:
         logger.info("order.confirmation_skipped order=%s org=%s", order_id, organization_id)
@@ -58,11 +56,3 @@ def send_order_confirmation(*, order_id: int, organization_id: int) -> bool:
             to=[order.created_by.email],
         ).send()
     return True
-
-
-def enqueue_order_confirmation(order: Order) -> None:
-    """Queue the confirmation through the outbox, in the caller's (placing) transaction."""
-    enqueue(
-        send_order_confirmation,
-        kwargs={"order_id": order.pk, "organization_id": order.organization_id},
-    )

@@ -5,11 +5,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.filters import StrictOrderingFilter
-from core.permissions.enums import Perm
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
 from .models import Order, OrderLine
+from .permissions import Perm
 from .serializers import OrderCreateSerializer, OrderSerializer
 
 

@@ -1,9 +1,11 @@
 import pytest
 
 from api.v1.base_models.organization.models import Membership, Organization
+from api.v1.base_models.organization.tests.factories import OrganizationFactory
+from api.v1.base_models.user.tests.factories import UserFactory
 from api.v1.catalog.products.models import Product
+from api.v1.catalog.products.tests.factories import ProductFactory
 from conftest import add_member, client_for
-from core.testing.factories import OrganizationFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.v1.base_models.organization.models import Membership, Organization, Role
+from api.v1.base_models.user.tests.factories import UserFactory
+from api.v1.catalog.products.permissions import Perm
 from conftest import client_for, revoke_permission
-from core.permissions.enums import Perm
 from core.tenancy import permission_cache
 from core.tenancy.context import OrganizationContext
 from core.tenancy.resolver import load_memberships, resolve_organization_context
-from core.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

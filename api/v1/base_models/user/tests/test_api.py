@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from api.v1.base_models.user.tests.factories import PASSWORD, UserFactory
 from conftest import client_for
-from core.testing.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

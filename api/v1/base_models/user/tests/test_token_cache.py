@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
+from api.v1.base_models.user.tests.factories import UserFactory
 from conftest import client_for
-from core.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 ME = "/api/v1/me/"

@@ -4,9 +4,9 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from api.v1.catalog.products.models import Product
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders.services import LineRequest, place_order
 from core.api.exceptions import exception_handler
-from core.testing.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

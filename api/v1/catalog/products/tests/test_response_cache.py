@@ -8,9 +8,10 @@ from django.db import connections
 
 from api.v1.catalog.products import views
 from api.v1.catalog.products.models import Product
+from api.v1.catalog.products.tests.factories import ProductFactory
 from conftest import client_for, revoke_permission
-from core.permissions.enums import Perm
-from core.testing.factories import ProductFactory
+
+from ..permissions import Perm
 
 pytestmark = pytest.mark.django_db
 

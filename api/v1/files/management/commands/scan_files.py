@@ -10,7 +10,8 @@ from django.db import transaction
 
 from api.v1.files.models import FileStorage, ScanStatus
 from api.v1.files.scanning import scanning_enabled
-from api.v1.files.tasks import enqueue, scan_file
+from api.v1.files.tasks import scan_file
+from core.outbox.services import enqueue
 
 RESCANNABLE = [ScanStatus.NOT_SCANNED, ScanStatus.FAILED, ScanStatus.PENDING]
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         ids = list(
             FileStorage.objects.filter(scan_status__in=statuses)
             .order_by("id")
-            .values_list("id", flat=True)
+            .values_list("id", "organization_id")
         )
         if not apply:
             self.stdout.write(
@@ -45,10 +46,10 @@ class Command(BaseCommand):
                 "Run again with --apply to queue the scans."
             )
             return
-        for done, file_id in enumerate(ids, start=1):
-            with transaction.atomic():
+        for done, (file_id, organization_id) in enumerate(ids, start=1):
+            with transaction.atomic():  # the status and the outbox row commit together
                 FileStorage.objects.filter(pk=file_id).update(scan_status=ScanStatus.PENDING)
-                transaction.on_commit(lambda file_id=file_id: enqueue(scan_file, file_id))
+                enqueue(scan_file, kwargs={"file_id": file_id, "organization_id": organization_id})
             if verbosity and done % 500 == 0:
                 self.stdout.write(f"  {done}/{len(ids)} queued")
         self.stdout.write(self.style.SUCCESS(f"Queued {len(ids)} scans."))

@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders.models import Order, OrderLine
 from api.v1.sales.orders.services import LineRequest, place_order
-from core.testing.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

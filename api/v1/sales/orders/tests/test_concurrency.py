@@ -5,9 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
+from api.v1.base_models.organization.tests.factories import OrganizationFactory
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders.models import Order
 from conftest import add_member, client_for
-from core.testing.factories import OrganizationFactory, ProductFactory
 
 STOCK = 7
 BUYERS = 16

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders import services
 from api.v1.sales.orders.models import Order
-from core.testing.factories import ProductFactory
 
 URL = "/api/v1/orders/"
 

@@ -1,0 +1,278 @@
+"""The platform registry: what every module declares, collected once at startup.
+
+Modeled on NetBox's ``netbox.registry``: the platform creates each *store* once (below); a
+module adds to the stores from its own ``AppConfig.ready()`` through the ``register_*``
+functions, never by editing a central list. Stores are append-only: a key is registered once
+(registering the same key again with a different value is a configuration error, raised at
+startup), nothing is ever removed, and the registry itself refuses new or replaced stores.
+
+Stores and their register functions (docs/modules.md shows a whole module):
+
+=====================  ===============================  =========================================
+store                  register with                    read by
+=====================  ===============================  =========================================
+``permissions``        ``register_permissions``         RBAC, built-in roles (post_migrate)
+``export_sources``     ``register_export_source``       exports (``POST /api/v1/exports/``)
+``schedules``          ``register_schedule``            ``ensure_schedules`` (beat, post_migrate)
+``health_checks``      ``register_health_check``        ``/health/ready/``
+``metrics_collectors`` ``register_metrics_collector``   ``/metrics``
+``demo_data``          ``register_demo_data``           ``manage.py seed_demo``
+``routes``             ``register_route``/``_urls``     ``api/v1/urls.py``
+``attachable_types``   ``register_attachable``          files ``attach_to``
+``events``             ``core.events.register_event``   ``core.events.raise_event``
+``event_subscribers``  ``core.events.subscribe``        ``core.events.raise_event``
+=====================  ===============================  =========================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+# The built-in roles (rows of organizations.Role, seeded by the platform). The owner holds every
+# registered permission; a permission names the other roles that get it by default.
+OWNER, ADMIN, MEMBER, VIEWER = "owner", "admin", "member", "viewer"
+BUILTIN_ROLES = (OWNER, ADMIN, MEMBER, VIEWER)
+EVERY_ROLE = BUILTIN_ROLES
+
+
+class Registry(dict):
+    """A dict of stores whose keys can be neither replaced nor deleted (NetBox's Registry)."""
+
+    def __getitem__(self, key):
+        try:
+            return super().__getitem__(key)
+        except KeyError as exc:
+            raise KeyError(f"Invalid store: {key}") from exc
+
+    def __setitem__(self, key, value):
+        raise TypeError("Cannot add or replace stores: the platform declares them once.")
+
+    def __delitem__(self, key):
+        raise TypeError("Cannot delete stores.")
+
+
+# --- what a store holds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Permission:
+    codename: str
+    roles: frozenset[str]  # built-in roles granted by default (always including the owner)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """One export kind: ``queryset(organization_id)`` rows, written with ``serializer_class``
+    (its field names are the CSV header, so a file matches the API)."""
+
+    kind: str
+    label: str
+    serializer_class: type
+    queryset: Callable[[int], Any]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A beat entry. ``every_seconds``/``expires_seconds`` may be callables (read settings at
+    ``ensure_schedules`` time, so an operator's setting wins)."""
+
+    name: str
+    task: str
+    description: str
+    every_seconds: int | Callable[[], int] | None = None
+    crontab: dict | None = None  # minute, hour, day_of_week, day_of_month, month_of_year
+    expires_seconds: int | Callable[[], int] | None = None
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    name: str
+    func: Callable[[], dict | None]
+    critical: bool = False
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """``func(demo)`` loads a module's demo rows (idempotent); ``demo`` is seed_demo's
+    ``DemoContext`` (shared password, the demo organizations, a ``login()`` recorder)."""
+
+    name: str
+    func: Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A DRF router registration (``prefix``, ``viewset``, ``basename``) or plain URL patterns."""
+
+    prefix: str = ""
+    viewset: type | None = None
+    basename: str = ""
+    urlpatterns: tuple = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """``handler(payload)`` after commit in-process, or ``task`` enqueued through the outbox in
+    the raising transaction with the payload as kwargs."""
+
+    event: str
+    name: str
+    handler: Callable[[dict], None] | None = None
+    task: Any = None
+    kwargs: Callable[[dict], dict] | None = None  # payload -> task kwargs (default: payload)
+    when: Callable[[dict], bool] | None = None  # skip the subscriber unless when(payload)
+
+
+registry = Registry()
+for _store in (
+    "permissions",
+    "export_sources",
+    "schedules",
+    "health_checks",
+    "metrics_collectors",
+    "demo_data",
+    "attachable_types",
+    "events",
+):
+    dict.__setitem__(registry, _store, {})
+dict.__setitem__(registry, "routes", [])
+dict.__setitem__(registry, "event_subscribers", {})
+
+
+def _add(store: str, key: str, value) -> None:
+    items = registry[store]
+    if key in items:
+        if items[key] == value:
+            return  # the same declaration twice (a re-imported module) changes nothing
+        raise ImproperlyConfigured(f"{store}: {key!r} is already registered differently.")
+    items[key] = value
+
+
+# --- register functions (call them from AppConfig.ready()) ----------------------------------
+
+
+def register_permissions(grants: Mapping[str, Iterable[str]], *, descriptions=None) -> None:
+    """Declare permissions and the built-in roles that hold them by default.
+
+    ``register_permissions({"invoices.view": EVERY_ROLE, "invoices.issue": [ADMIN]})``. The
+    owner gets every permission whatever the mapping says. Built-in role rows pick new
+    permissions up after the next ``migrate`` (``core.permissions.grants``): no migration.
+    """
+    descriptions = descriptions or {}
+    for codename, roles in grants.items():
+        roles = frozenset(roles) | {OWNER}
+        unknown = roles - set(BUILTIN_ROLES)
+        if unknown:
+            raise ImproperlyConfigured(f"{codename}: unknown built-in roles {sorted(unknown)}")
+        _add(
+            "permissions",
+            str(codename),
+            Permission(str(codename), roles, descriptions.get(codename, "")),
+        )
+
+
+def register_export_source(
+    kind: str, *, serializer_class: type, queryset: Callable[[int], Any], label: str = ""
+) -> None:
+    _add(
+        "export_sources",
+        kind,
+        ExportSource(
+            kind, label or kind.replace("_", " ").capitalize(), serializer_class, queryset
+        ),
+    )
+
+
+def register_schedule(name: str, task: str, description: str, **timing) -> None:
+    """``register_schedule("erp: ...", "dotted.task.name", "why", crontab={...})``; names start
+    with ``erp:`` (the platform owns those beat rows)."""
+    if not name.startswith("erp:"):
+        raise ImproperlyConfigured(f"schedule {name!r}: names start with 'erp:'")
+    _add("schedules", name, Schedule(name, task, description, **timing))
+
+
+def register_health_check(name: str, func: Callable, *, critical: bool = False) -> None:
+    _add("health_checks", name, HealthCheck(name, func, critical))
+
+
+def register_metrics_collector(name: str, collector) -> None:
+    """``collector.collect()`` yields prometheus_client metric families at scrape time."""
+    from core.metrics.registry import REGISTRY
+
+    if name in registry["metrics_collectors"]:
+        return
+    registry["metrics_collectors"][name] = collector
+    REGISTRY.register(collector)
+
+
+def register_demo_data(name: str, func: Callable[[Any], None]) -> None:
+    """Demo loaders run in registration order (INSTALLED_APPS order)."""
+    _add("demo_data", name, DemoData(name, func))
+
+
+def register_route(prefix: str, viewset: type, *, basename: str) -> None:
+    """A viewset under ``/api/v1/<prefix>``; routes register in INSTALLED_APPS order."""
+    route = Route(prefix=prefix, viewset=viewset, basename=basename)
+    if route not in registry["routes"]:
+        registry["routes"].append(route)
+
+
+def register_urls(*urlpatterns) -> None:
+    """Plain ``path()`` entries under ``/api/v1/`` (views that are not viewsets)."""
+    route = Route(urlpatterns=tuple(urlpatterns))
+    if route not in registry["routes"]:
+        registry["routes"].append(route)
+
+
+def register_attachable(model_label: str) -> None:
+    """Let files ``attach_to`` ``{"type": "<app_label>.<model>", "id": ...}`` objects of this
+    organization-scoped model."""
+    _add("attachable_types", model_label.lower(), model_label.lower())
+
+
+# --- readers ---------------------------------------------------------------------------------
+
+
+def permission_codenames() -> list[str]:
+    return sorted(registry["permissions"])
+
+
+def default_role_permissions() -> dict[str, frozenset[str]]:
+    """{built-in role: the permissions it starts with}, from the registered permissions."""
+    return {
+        role: frozenset(p.codename for p in registry["permissions"].values() if role in p.roles)
+        for role in BUILTIN_ROLES
+    }
+
+
+__all__ = [
+    "ADMIN",
+    "BUILTIN_ROLES",
+    "EVERY_ROLE",
+    "MEMBER",
+    "OWNER",
+    "VIEWER",
+    "default_role_permissions",
+    "permission_codenames",
+    "register_attachable",
+    "register_demo_data",
+    "register_export_source",
+    "register_health_check",
+    "register_metrics_collector",
+    "register_permissions",
+    "register_route",
+    "register_schedule",
+    "register_urls",
+    "registry",
+]
