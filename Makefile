@@ -57,6 +57,7 @@ test: install services check-migrations
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # layer contracts in pyproject.toml (docs/modules.md)
 
 bench: install services
 	$(BIN)/python -m bench

@@ -26,6 +26,7 @@ store                  register with                    read by
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -150,11 +151,21 @@ dict.__setitem__(registry, "routes", [])
 dict.__setitem__(registry, "event_subscribers", {})
 
 
+def _identity(value):
+    """What makes two declarations the same: functions by where they are defined (``ready()``
+    runs again when tests swap INSTALLED_APPS, re-creating its lambdas)."""
+    if callable(value) and hasattr(value, "__qualname__") and not isinstance(value, type):
+        return (getattr(value, "__module__", ""), value.__qualname__)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(_identity(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return value
+
+
 def _add(store: str, key: str, value) -> None:
     items = registry[store]
     if key in items:
-        if items[key] == value:
-            return  # the same declaration twice (a re-imported module) changes nothing
+        if _identity(items[key]) == _identity(value):
+            return  # the same declaration again (ready() re-run) changes nothing
         raise ImproperlyConfigured(f"{store}: {key!r} is already registered differently.")
     items[key] = value
 
@@ -207,13 +218,9 @@ def register_health_check(name: str, func: Callable, *, critical: bool = False) 
 
 
 def register_metrics_collector(name: str, collector) -> None:
-    """``collector.collect()`` yields prometheus_client metric families at scrape time."""
-    from core.metrics.registry import REGISTRY
-
-    if name in registry["metrics_collectors"]:
-        return
-    registry["metrics_collectors"][name] = collector
-    REGISTRY.register(collector)
+    """``collector.collect()`` yields prometheus_client metric families at scrape time
+    (``/metrics`` reads this store, ``core.metrics.registry``)."""
+    registry["metrics_collectors"].setdefault(name, collector)  # re-imported module: no-op
 
 
 def register_demo_data(name: str, func: Callable[[Any], None]) -> None:
@@ -224,14 +231,18 @@ def register_demo_data(name: str, func: Callable[[Any], None]) -> None:
 def register_route(prefix: str, viewset: type, *, basename: str) -> None:
     """A viewset under ``/api/v1/<prefix>``; routes register in INSTALLED_APPS order."""
     route = Route(prefix=prefix, viewset=viewset, basename=basename)
-    if route not in registry["routes"]:
+    if route not in registry["routes"]:  # ready() re-run: once
         registry["routes"].append(route)
 
 
 def register_urls(*urlpatterns) -> None:
     """Plain ``path()`` entries under ``/api/v1/`` (views that are not viewsets)."""
+
+    def names(route):
+        return [(str(p.pattern), p.name) for p in route.urlpatterns]
+
     route = Route(urlpatterns=tuple(urlpatterns))
-    if route not in registry["routes"]:
+    if all(names(route) != names(r) for r in registry["routes"]):  # ready() re-run: once
         registry["routes"].append(route)
 
 

@@ -13,7 +13,7 @@ from . import monitor
 
 
 def _broker_status():
-    status = monitor.read_status(include_outbox=False)
+    status = monitor.read_status()
     if not status.broker_ok:
         raise ConnectionError(f"broker unreachable: {status.broker_error}")
     return status
@@ -49,16 +49,3 @@ def celery_beat() -> dict:
         seen = "never" if status.beat_age is None else f"{status.beat_age:.0f}s ago"
         raise RuntimeError(f"beat last seen {seen} (limit {limit}s): is the beat process running?")
     return {"heartbeat_age_s": round(status.beat_age, 1)}
-
-
-@register("outbox")
-def outbox() -> dict:
-    from core.outbox.services import outbox_backlog
-
-    pending, oldest = outbox_backlog()
-    limit = settings.OUTBOX_BACKLOG_MAX_AGE
-    if oldest is not None and oldest > limit:
-        raise RuntimeError(
-            f"{pending} task(s) waiting, oldest {oldest:.0f}s (limit {limit}s): broker or relay down?"
-        )
-    return {"pending": pending, "oldest_age_s": None if oldest is None else round(oldest, 1)}

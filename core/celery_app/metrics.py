@@ -1,8 +1,10 @@
-"""Prometheus collector for the task system, computed at scrape time from Redis and PostgreSQL."""
+"""Prometheus collector for the task system, computed at scrape time from the broker (Redis).
+
+The outbox backlog families come from ``core.outbox.metrics``."""
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from core.metrics.registry import register_collector
+from core.registry import register_metrics_collector
 
 from . import monitor
 
@@ -23,16 +25,6 @@ class CeleryCollector:
             queued.add_metric([name, "ready"], depth.ready)
             queued.add_metric([name, "unacked"], depth.unacked)
         yield queued
-
-        if not status.outbox_error:
-            backlog = GaugeMetricFamily("erp_outbox_backlog", "Outbox messages not yet published")
-            backlog.add_metric([], status.outbox_backlog)
-            yield backlog
-            oldest = GaugeMetricFamily(
-                "erp_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox message"
-            )
-            oldest.add_metric([], status.outbox_oldest_age or 0)
-            yield oldest
 
         workers = GaugeMetricFamily(
             "erp_celery_workers_alive", "Workers with a heartbeat within the allowed age"
@@ -56,4 +48,4 @@ class CeleryCollector:
         yield tasks
 
 
-register_collector("celery", CeleryCollector())
+register_metrics_collector("celery", CeleryCollector())

@@ -114,9 +114,6 @@ class CeleryStatus:
     workers: dict[str, float] = field(default_factory=dict)  # hostname -> seconds since heartbeat
     beat_age: float | None = None
     tasks: dict[str, dict[str, int]] = field(default_factory=dict)  # task -> state -> count
-    outbox_backlog: int = 0
-    outbox_oldest_age: float | None = None
-    outbox_error: str = ""
 
 
 def _priority_keys(queue: str) -> list[str]:
@@ -156,18 +153,11 @@ def queue_depths(client: redis.Redis) -> tuple[dict[str, QueueDepth], int]:
     return depths, unacked_total
 
 
-def read_status(*, include_outbox: bool = True) -> CeleryStatus:
-    """Everything at once; a broker failure is reported in the result, never raised."""
+def read_status() -> CeleryStatus:
+    """Everything the broker knows at once; a broker failure is reported, never raised.
+
+    (The outbox backlog is the outbox's own: ``core.outbox.services.outbox_backlog``.)"""
     status = CeleryStatus()
-    if include_outbox:
-        from django.db import DatabaseError
-
-        from core.outbox.services import outbox_backlog
-
-        try:
-            status.outbox_backlog, status.outbox_oldest_age = outbox_backlog()
-        except DatabaseError as exc:  # e.g. not migrated yet; the database check reports it
-            status.outbox_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     client = broker_redis()
     try:
         client.ping()

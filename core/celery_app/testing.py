@@ -144,7 +144,7 @@ class Worker(CeleryProcess):
 
         def ready():
             self.check_running()
-            return self.hostname in monitor.read_status(include_outbox=False).workers
+            return self.hostname in monitor.read_status().workers
 
         wait_for(ready, timeout=timeout, what=f"worker {self.hostname} heartbeat")
 

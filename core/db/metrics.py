@@ -7,7 +7,7 @@ import logging
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from core.metrics.registry import register_collector
+from core.registry import register_metrics_collector
 
 from . import stats
 
@@ -110,4 +110,4 @@ class PostgresCollector:
             )
 
 
-register_collector("postgres", PostgresCollector())
+register_metrics_collector("postgres", PostgresCollector())

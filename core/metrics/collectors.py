@@ -3,7 +3,7 @@
 from django.conf import settings
 from prometheus_client.core import GaugeMetricFamily
 
-from .registry import register_collector
+from core.registry import register_metrics_collector
 
 
 class BuildInfoCollector:
@@ -13,4 +13,4 @@ class BuildInfoCollector:
         yield family
 
 
-register_collector("build_info", BuildInfoCollector())
+register_metrics_collector("build_info", BuildInfoCollector())

@@ -1,12 +1,16 @@
 from prometheus_client import CollectorRegistry
 
-# The one Prometheus registry /metrics serves; collectors are added through
-# core.registry.register_metrics_collector (the platform registry keeps their names).
+from core.registry import registry
+
+# The one Prometheus registry /metrics serves. Components add collectors with
+# core.registry.register_metrics_collector; this reads them at every scrape.
+
+
+class _RegisteredCollectors:
+    def collect(self):
+        for collector in list(registry["metrics_collectors"].values()):
+            yield from collector.collect()
+
+
 REGISTRY = CollectorRegistry(auto_describe=False)
-
-
-def register_collector(name: str, collector) -> None:
-    """Register ``collector`` once under ``name`` (idempotent across repeated imports)."""
-    from core.registry import register_metrics_collector
-
-    register_metrics_collector(name, collector)
+REGISTRY.register(_RegisteredCollectors())

@@ -14,6 +14,8 @@ class OutboxConfig(AppConfig):
         from core.celery_app.schedules import ensure_schedules_after_migrate
         from core.registry import register_schedule
 
+        from . import health, metrics  # noqa: F401  (readiness check, backlog collector)
+
         register_schedule(
             "erp: outbox relay",
             "core.outbox.tasks.relay_outbox",

@@ -6,7 +6,7 @@ gunicorn process answers the scrape.
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from core.metrics.registry import register_collector
+from core.registry import register_metrics_collector
 
 from .stats import all_stats, is_redis
 
@@ -58,4 +58,4 @@ class RedisCollector:
         yield from (up, ping, ratio, policy, keys, *gauges.values(), *counters.values())
 
 
-register_collector("redis", RedisCollector())
+register_metrics_collector("redis", RedisCollector())

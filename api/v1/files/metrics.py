@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Count, Sum
 from prometheus_client.core import GaugeMetricFamily
 
-from core.metrics.registry import register_collector
+from core.registry import register_metrics_collector
 
 from .models import FileStorage, ScanStatus
 
@@ -64,4 +64,4 @@ class FileStorageCollector:
         yield free
 
 
-register_collector("files", FileStorageCollector())
+register_metrics_collector("files", FileStorageCollector())

@@ -4,8 +4,10 @@ workers over the broker (slower: waits ``--timeout`` seconds for answers)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from core.celery_app import monitor
+from core.outbox.services import outbox_backlog
 
 
 class Command(BaseCommand):
@@ -28,11 +30,15 @@ class Command(BaseCommand):
         ]
         for name, depth in status.queues.items():
             rows.append((f"queue {name}", f"{depth.ready} ready", f"{depth.unacked} unacked"))
-        age = "-" if status.outbox_oldest_age is None else f"oldest {status.outbox_oldest_age:.0f}s"
-        if status.outbox_error:
-            rows.append(("outbox backlog", "UNKNOWN", status.outbox_error))
+        try:
+            backlog, oldest_age = outbox_backlog()
+        except DatabaseError as exc:  # e.g. not migrated yet
+            rows.append(
+                ("outbox backlog", "UNKNOWN", f"{type(exc).__name__}: {exc}".splitlines()[0])
+            )
         else:
-            rows.append(("outbox backlog", str(status.outbox_backlog), age))
+            age = "-" if oldest_age is None else f"oldest {oldest_age:.0f}s"
+            rows.append(("outbox backlog", str(backlog), age))
         rows.append(
             (
                 "workers (heartbeat)",
