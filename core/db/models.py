@@ -1,5 +1,6 @@
 """Abstract base models every ERP model composes (NetBox-style feature mixins)."""
 
+from django.conf import settings
 from django.db import models
 
 from core.tenancy.querysets import OrganizationScopedQuerySet
@@ -24,7 +25,7 @@ class OrganizationScopedModel(TimeStampedModel):
     """
 
     organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+        settings.ERP_ORGANIZATION_MODEL, on_delete=models.CASCADE, related_name="+"
     )
 
     objects = OrganizationScopedQuerySet.as_manager()
