@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import orjson
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
@@ -21,6 +20,7 @@ from api.v1.catalog.products.models import Product
 from api.v1.catalog.products.serializers import ProductSerializer
 from api.v1.sales.orders.models import Order, OrderLine
 from api.v1.sales.orders.serializers import OrderSerializer
+from core.api.renderers import dumps
 
 from .constants import ExportKind
 
@@ -53,7 +53,7 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return orjson.dumps(value, default=str).decode()
+        return dumps(value).decode()
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
