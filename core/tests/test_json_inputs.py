@@ -79,7 +79,7 @@ def test_update_beyond_limits_is_400_and_keeps_the_old_value(org, member_client)
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_are_400(org, member_client, literal):
     client, _ = member_client(org, "admin")
-    body = json.dumps(product_body({})).replace("{}", '{"n": %s}' % literal)
+    body = json.dumps(product_body({})).replace("{}", '{"n": ' + literal + "}")
     response = client.post(PRODUCTS, body, content_type="application/json")
     assert response.status_code == 400, response.content
     assert not Product.objects.filter(organization=org).exists()
