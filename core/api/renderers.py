@@ -1,9 +1,19 @@
 """JSON rendering with orjson: several times faster than ``json.dumps`` for list responses."""
 
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import uuid
 from decimal import Decimal
 
 import orjson
 from rest_framework.renderers import JSONRenderer
+
+__all__ = ["FastJSONRenderer", "dumps"]
+
+logger = logging.getLogger(__name__)
 
 
 def _default(value):
@@ -14,8 +24,34 @@ def _default(value):
     return str(value)
 
 
+def _stdlib_default(value):
+    """What orjson renders natively, rendered the same way by the standard library."""
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return _default(value)
+
+
+def dumps(data) -> bytes:
+    """``data`` as JSON bytes; never fails on values the standard library can render.
+
+    orjson stops at 254 levels and at integers beyond 64 bits. Input is held inside those limits
+    (core.api.json_limits), but rows stored before the limits existed (or written by SQL) may
+    not be: they fall back to the standard library, so one such row can't turn every list of its
+    organization into a 500.
+    """
+    try:
+        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        logger.warning("orjson could not render a response (%s): using the standard library", exc)
+        return json.dumps(
+            data, default=_stdlib_default, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+
+
 class FastJSONRenderer(JSONRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
-        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return dumps(data)

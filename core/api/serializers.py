@@ -13,9 +13,12 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 from rest_framework import relations, serializers
 from rest_framework.settings import api_settings
+
+from .fields import JSONField
 
 
 def _decimal(value):
@@ -45,6 +48,11 @@ class FastModelSerializer(serializers.ModelSerializer):
     """
 
     _plan_specs: dict[type, list[tuple[str, Maker]]] = {}
+    # Model JSON fields accept only what the renderer can render back (core.api.json_limits).
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.JSONField: JSONField,
+    }
 
     def to_representation(self, instance):
         plan = self.__dict__.get("_plan")

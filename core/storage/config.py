@@ -1,7 +1,7 @@
 """Build ``settings.STORAGES['default']`` from the environment (issue 6, docs/storage.md).
 
 ``STORAGE_BACKEND=local`` (the default) stores files under ``MEDIA_ROOT`` with Django's
-``FileSystemStorage``. ``STORAGE_BACKEND=s3`` switches to django-storages' ``S3Storage`` with no
+``FileSystemStorage`` (``core.storage.backends.LocalStorage``: a failed save leaves nothing). ``STORAGE_BACKEND=s3`` switches to django-storages' ``S3Storage`` with no
 code change: private objects, never overwritten, downloads through short-lived presigned URLs.
 Application code only talks to the storage API, so both behave the same to it.
 """
@@ -33,7 +33,7 @@ def default_storage_config(env: environ.Env) -> dict[str, Any]:
     """
     backend = env.str("STORAGE_BACKEND", default=LOCAL).strip().lower()
     if backend == LOCAL:
-        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+        return {"BACKEND": "core.storage.backends.LocalStorage"}
     if backend != S3:
         raise ImproperlyConfigured(
             f"STORAGE_BACKEND={backend!r} is not supported: use one of {', '.join(BACKENDS)}."

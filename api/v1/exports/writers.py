@@ -15,9 +15,9 @@ import io
 import tempfile
 from collections.abc import Iterable
 
-import orjson
 from django.conf import settings
 
+from core.api.renderers import dumps
 from core.registry import registry
 
 
@@ -30,7 +30,7 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return orjson.dumps(value, default=str).decode()
+        return dumps(value).decode()
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -8,6 +8,7 @@ found by the orphan cleanup (``cleanup.py``).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 from functools import partial
@@ -25,6 +26,7 @@ from .validation import detect_content_type, extension_mismatch, sanitize_file_n
 
 __all__ = [
     "check_downloadable",
+    "storage_error",
     "delete_file",
     "mark_scan_failed",
     "scan_stored_file",
@@ -48,6 +50,28 @@ def storage_unavailable() -> DomainError:
         {"detail": "The file storage is unavailable; try again later.", "code": "storage_down"},
         status_code=503,
     )
+
+
+# A full disk or an exhausted quota: the operator must free space, retrying won't help soon.
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def insufficient_storage() -> DomainError:
+    return DomainError(
+        {
+            "detail": "The server has insufficient storage for this file; nothing was kept. "
+            "Try again once an operator has freed space.",
+            "code": "insufficient_storage",
+        },
+        status_code=507,
+    )
+
+
+def storage_error(exc: BaseException) -> DomainError:
+    """The client's answer for a storage failure: 507 for no space, else 503."""
+    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+        return insufficient_storage()
+    return storage_unavailable()
 
 
 def _unsupported(detected: str, why: str) -> DomainError:
@@ -101,8 +125,10 @@ def upload_file(*, organization_id: int, user_id: int | None, file, attach_to=No
     try:
         record.file.save("upload", file, save=False)
     except Exception as exc:
+        # The storage removed whatever it wrote (core.storage.backends.LocalStorage; S3 keeps
+        # nothing of a failed upload).
         logger.exception("file storage refused an upload of organization %s", organization_id)
-        raise storage_unavailable() from exc
+        raise storage_error(exc) from exc
     try:
         with transaction.atomic():
             record.save()

@@ -12,6 +12,8 @@ The moment the file grows past ``MAX_UPLOAD_SIZE`` the handler deletes what it w
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from io import BytesIO
 
 from django.conf import settings
@@ -20,7 +22,10 @@ from django.core.files.uploadhandler import FileUploadHandler
 
 from core.api.exceptions import DomainError
 
+from .services import storage_error
 from .validation import sanitize_file_name
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["LimitedUploadHandler", "MULTIPART_OVERHEAD", "upload_too_large"]
 
@@ -81,11 +86,17 @@ class LimitedUploadHandler(FileUploadHandler):
             self.discard()
             raise upload_too_large(self.limit)
         self.sha256.update(raw_data)
-        self.file.write(raw_data)
+        try:
+            self.file.write(raw_data)
+        except OSError as exc:  # the spool's disk is full (507) or failing (503)
+            self._spool_failed(exc)
         return None
 
     def file_complete(self, file_size):
-        self.file.seek(0)
+        try:
+            self.file.seek(0)  # flushes the spool's last buffered bytes: may hit a full disk too
+        except OSError as exc:
+            self._spool_failed(exc)
         if self.in_memory:
             uploaded = InMemoryUploadedFile(
                 self.file,
@@ -102,11 +113,21 @@ class LimitedUploadHandler(FileUploadHandler):
         uploaded.sha256 = self.sha256.hexdigest()
         return uploaded
 
+    def _spool_failed(self, exc: OSError):
+        logger.error("spooling an upload to %s failed: %s", settings.FILE_UPLOAD_TEMP_DIR, exc)
+        self.discard()
+        raise storage_error(exc) from exc
+
     def upload_interrupted(self):
         self.discard()
 
     def discard(self) -> None:
         """Close (and so delete) whatever was spooled so far."""
         if self.file is not None:
-            self.file.close()
-            self.file = None
+            spooled, self.file = self.file, None
+            try:
+                spooled.close()  # a TemporaryUploadedFile deletes itself on close...
+            except OSError:  # ...even when flushing its buffer fails on a full disk
+                path = getattr(spooled, "name", None)
+                if isinstance(path, str) and os.path.exists(path):
+                    os.unlink(path)

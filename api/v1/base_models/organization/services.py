@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from rest_framework import exceptions
 
 from core.permissions.enums import RoleName
@@ -43,13 +44,30 @@ def _require_owner_rights(actor: OrganizationContext, *roles: str) -> None:
         )
 
 
-def _ensure_other_owner_remains(membership: Membership) -> None:
-    others = (
-        Membership.objects.select_for_update()
-        .filter(organization_id=membership.organization_id, role__name=RoleName.OWNER)
-        .exclude(pk=membership.pk)
+def _lock_membership_and_owners(membership: Membership) -> tuple[Membership, list[Membership]]:
+    """Lock ``membership`` and every owner membership of its organization; return them.
+
+    All rows are locked by one statement in primary-key order: that is the one global lock order
+    of membership changes. Locking the target first and the other owners second (as before) let
+    two owners demoting each other take the same two locks in opposite orders and deadlock.
+    Only membership rows are locked (``of=self``), never the shared role rows.
+    """
+    rows = list(
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("role")
+        .filter(organization_id=membership.organization_id)
+        .filter(Q(pk=membership.pk) | Q(role__name=RoleName.OWNER))
+        .order_by("pk")
     )
-    if not others.exists():
+    target = next((row for row in rows if row.pk == membership.pk), None)
+    if target is None:  # deleted meanwhile
+        raise exceptions.NotFound()
+    owners = [row for row in rows if row.role.name == RoleName.OWNER]
+    return target, owners
+
+
+def _ensure_other_owner_remains(membership: Membership, owners: list[Membership]) -> None:
+    if not any(owner.pk != membership.pk for owner in owners):
         raise LastOwner()
 
 
@@ -73,10 +91,10 @@ def change_member_role(
     *, actor: OrganizationContext, membership: Membership, role: str
 ) -> Membership:
     role_obj = get_role(role)
-    membership = Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
+    membership, owners = _lock_membership_and_owners(membership)
     _require_owner_rights(actor, role_obj.name, membership.role.name)
     if membership.role.name == RoleName.OWNER and role_obj.name != RoleName.OWNER:
-        _ensure_other_owner_remains(membership)
+        _ensure_other_owner_remains(membership, owners)
     membership.role = role_obj
     membership.save(update_fields=["role", "updated_at"])
     return membership
@@ -84,10 +102,10 @@ def change_member_role(
 
 @transaction.atomic
 def remove_member(*, actor: OrganizationContext, membership: Membership) -> None:
-    membership = Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
+    membership, owners = _lock_membership_and_owners(membership)
     _require_owner_rights(actor, membership.role.name)
     if membership.role.name == RoleName.OWNER:
-        _ensure_other_owner_remains(membership)
+        _ensure_other_owner_remains(membership, owners)
     membership.delete()
 
 

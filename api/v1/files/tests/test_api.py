@@ -326,12 +326,13 @@ def test_missing_stored_object_is_404_not_500(uploader, settings, caplog):
 
 
 def test_storage_failure_on_upload_is_503_and_leaves_no_row(uploader, monkeypatch):
+    """An I/O error (not a full disk, which is 507: test_full_disk.py) is a 503."""
     from django.core.files.storage import FileSystemStorage
 
-    def disk_full(self, name, content):
-        raise OSError(28, "No space left on device")
+    def io_error(self, name, content):
+        raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(FileSystemStorage, "_save", disk_full)
+    monkeypatch.setattr(FileSystemStorage, "_save", io_error)
     response = upload(uploader, "a.pdf", samples.pdf())
     assert response.status_code == 503
     assert response.json()["code"] == "storage_down"

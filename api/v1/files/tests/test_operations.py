@@ -24,7 +24,7 @@ def test_readiness_reports_local_disk(readiness_probe, uploader, settings):
     assert response.status_code == 200
     component = response.json()["components"]["storage"]
     assert component["status"] == "ok"
-    assert component["backend"] == "FileSystemStorage"
+    assert component["backend"] == "LocalStorage"
     assert component["disk_total_bytes"] >= component["disk_free_bytes"] > 0
     assert 0 < component["disk_free_percent"] <= 100
     assert response.json()["components"]["virus_scanner"]["enabled"] is False
@@ -132,7 +132,7 @@ def test_cleanup_reports_storage_failure_as_command_error(settings, monkeypatch)
 def test_storage_config_defaults_to_local(monkeypatch):
     monkeypatch.delenv("STORAGE_BACKEND", raising=False)
     config = default_storage_config(environ.Env())
-    assert config == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    assert config == {"BACKEND": "core.storage.backends.LocalStorage"}
 
 
 def test_storage_config_refuses_bad_values(monkeypatch):

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.api.fields import JSONObjectField
 from core.api.serializers import FastModelSerializer
 
 from .models import Order, OrderLine
@@ -27,9 +28,4 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 class OrderCreateSerializer(serializers.Serializer):
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
-    metadata = serializers.JSONField(required=False, default=dict)
-
-    def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
+    metadata = JSONObjectField(required=False, default=dict)
