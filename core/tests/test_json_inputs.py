@@ -13,9 +13,9 @@ import pytest
 from django.db import connection
 
 from api.v1.catalog.products.models import Product
+from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders.models import Order
 from core.api.json_limits import MAX_DEPTH
-from core.testing.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

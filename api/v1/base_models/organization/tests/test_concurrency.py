@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from api.v1.base_models.organization.models import Membership
+from api.v1.base_models.organization.tests.factories import OrganizationFactory
 from conftest import add_member, client_for
-from core.testing.factories import OrganizationFactory
 
 ROUNDS = 20
 
