@@ -68,7 +68,7 @@ def test_orders_export_has_lines_as_json(org, member_client, django_capture_on_c
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"kind": "invoices"}, "kind"), ({"format": "xlsx"}, "format"), ({"kind": None}, "kind")],
+    [({"kind": "widgets"}, "kind"), ({"format": "xlsx"}, "format"), ({"kind": None}, "kind")],
 )
 def test_unknown_kind_or_format_is_400_naming_the_field(org, member_client, body, field):
     client, _ = member_client(org, "admin")
