@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "api.v1.base_models.organization",
     "api.v1.catalog.products",
     "api.v1.sales.orders",
+    "api.v1.sales.invoices",
     "api.v1.files",
     "api.v1.exports",
 ]
