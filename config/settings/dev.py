@@ -20,4 +20,4 @@ os.environ.setdefault("BACKUP_ADMIN_URL", os.environ["DATABASE_ADMIN_URL"])
 from .base import *  # noqa: E402,F403
 
 # Local file storage needs MEDIA_ROOT to exist (readiness and `manage.py doctor` check it).
-MEDIA_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+os.makedirs(MEDIA_ROOT, exist_ok=True)  # noqa: F405
