@@ -7,6 +7,8 @@ non-zero if any benchmark failed or missed a target it checks.
 import subprocess
 import sys
 
+from . import results
+
 MODULES = [
     "bench.api",
     "bench.cache",
@@ -14,13 +16,17 @@ MODULES = [
     "bench.concurrent_index",
     "bench.backup",
     "bench.files",
+    "bench.orders",
 ]
 
 if __name__ == "__main__":
     failed = []
+    results.run_id()  # one results file for the whole run (bench/results.py)
     for name in MODULES:
         print(f"\n=== {name} ===", flush=True)
         if subprocess.run([sys.executable, "-m", name]).returncode != 0:
             failed.append(name)
+    if results.path_for().exists():
+        results.render(results.path_for())
     if failed:
         sys.exit(f"benchmarks that failed or missed a target: {', '.join(failed)}")

@@ -21,7 +21,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import BooleanField, Count, F, Min, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.celery_app.base import check_task_arguments
@@ -103,10 +104,21 @@ def _record_failure(message: OutboxMessage, exc: Exception) -> None:
     )
 
 
+# The "sent" mark is committed without waiting for the WAL flush (synchronous_commit off for
+# that one transaction): losing it in a server crash only means the message is published once
+# more, which at-least-once delivery allows (tasks are idempotent, core.outbox.effects.once).
+# It saves an fsync wait per published message, i.e. per order on the placement path.
+# set_config(..., true) is transaction-local and the UPDATE is its own (autocommit) transaction
+# or a short atomic block, so nothing else runs with it; PgBouncer-safe (no session state).
+_ASYNC_COMMIT = RawSQL(
+    "set_config('synchronous_commit', 'off', true) = 'off'", [], output_field=BooleanField()
+)
+
+
 def _mark_sent(ids: list) -> None:
-    OutboxMessage.objects.filter(pk__in=ids).update(
-        sent_at=timezone.now(), attempts=F("attempts") + 1
-    )
+    OutboxMessage.objects.alias(async_commit=_ASYNC_COMMIT).filter(
+        pk__in=ids, async_commit=True
+    ).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
 
 
 def relay_committed(message: OutboxMessage) -> bool:

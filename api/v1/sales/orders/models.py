@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from core.db.counters import ReturningBigIntegerField
 from core.db.models import OrganizationScopedModel
 
 
@@ -14,7 +15,8 @@ class Order(OrganizationScopedModel):
 
     # Human-facing number, 1, 2, 3... per organization, allocated by ``numbering`` when the order
     # is placed. Added in two phases (nullable, backfilled, then NOT NULL): migrations 0003-0006.
-    number = models.BigIntegerField()
+    # Read back by INSERT ... RETURNING: place_order has the database compute it in the INSERT.
+    number = ReturningBigIntegerField()
     status = models.CharField(
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
@@ -45,7 +47,7 @@ class Order(OrganizationScopedModel):
 class OrderNumberCounter(models.Model):
     """The last order number handed out in one organization.
 
-    ``numbering.next_order_number`` increments it with one ``INSERT ... ON CONFLICT DO UPDATE``,
+    ``numbering`` increments it with one ``INSERT ... ON CONFLICT DO UPDATE`` (core.db.counters),
     whose row lock is held until the placing transaction ends: concurrent orders of the same
     organization get distinct, gap-free numbers; other organizations are not blocked.
     """

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 
@@ -14,9 +14,9 @@ from api.v1.catalog.products.models import Product
 from core.api.exceptions import DomainError
 from core.events import raise_event
 
-from .locks import lock_products
+from .locks import lock_products, take_stock
 from .models import Order, OrderLine, OrderStatus
-from .numbering import next_order_number
+from .numbering import next_order_number_on_insert
 
 
 class InsufficientStock(DomainError):
@@ -38,7 +38,11 @@ def place_order(
     Raises 400 for a product that is not in the organization and 409 for a line that asks more
     than is in stock; either way nothing is written.
     """
-    products = lock_products(organization_id, (line.product_id for line in lines))
+    wanted = Counter()
+    for line in lines:
+        wanted[line.product_id] += line.quantity
+    # One statement locks the products (pk order) and takes the stock if every line has it.
+    products, taken = take_stock(organization_id, wanted)
     missing = [
         {"product": [f'Invalid pk "{line.product_id}" - object does not exist.']}
         if line.product_id not in products
@@ -47,53 +51,58 @@ def place_order(
     ]
     if any(missing):
         raise exceptions.ValidationError({"lines": missing})
-
-    wanted = Counter()
-    for line in lines:
-        wanted[line.product_id] += line.quantity
-    for index, line in enumerate(lines):
+    if not taken:
+        index, line = next(
+            (i, line)
+            for i, line in enumerate(lines)
+            if wanted[line.product_id] > products[line.product_id].stock
+        )
         product = products[line.product_id]
-        if wanted[line.product_id] > product.stock:
-            raise InsufficientStock(
-                {
-                    "code": "insufficient_stock",
-                    "detail": f"Insufficient stock for line {index} (product {product.pk}): "
-                    f"requested {wanted[line.product_id]}, available {product.stock}.",
-                    "line": index,
-                    "product": product.pk,
-                    "requested": wanted[line.product_id],
-                    "available": product.stock,
-                }
-            )
-
-    now = timezone.now()
-    for product_id, quantity in wanted.items():
-        products[product_id].stock -= quantity
-        products[product_id].updated_at = now
-    Product.objects.bulk_update(products.values(), ["stock", "updated_at"])
+        raise InsufficientStock(
+            {
+                "code": "insufficient_stock",
+                "detail": f"Insufficient stock for line {index} (product {product.pk}): "
+                f"requested {wanted[line.product_id]}, available {product.stock}.",
+                "line": index,
+                "product": product.pk,
+                "requested": wanted[line.product_id],
+                "available": product.stock,
+            }
+        )
 
     total = sum((products[line.product_id].price * line.quantity for line in lines), Decimal("0"))
+    # The order number's counter row serializes one organization's orders, so it is taken by the
+    # last statement before COMMIT: the lines and the outbox row are written first, under an id
+    # taken from the sequence (the lines' foreign key is checked at commit: Django's are
+    # DEFERRABLE INITIALLY DEFERRED), and the order's INSERT computes its own number.
+    order_id = _next_order_id()
+    order_lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order_id=order_id,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            unit_price=products[line.product_id].price,
+        )
+        for line in lines
+    )
+    # Subscribers' tasks are written to the outbox in this transaction (published on commit).
+    raise_event("order.placed", organization_id=organization_id, order_id=order_id)
     order = Order.objects.create(
+        id=order_id,
         organization_id=organization_id,
-        number=next_order_number(organization_id),
+        number=next_order_number_on_insert(organization_id),
         created_by_id=user_id,
         total=total,
         metadata=metadata,
     )
-    order._prefetched_objects_cache = {
-        "lines": OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                unit_price=products[line.product_id].price,
-            )
-            for line in lines
-        )
-    }
-    # Subscribers' tasks are written to the outbox in this transaction (published on commit).
-    raise_event("order.placed", organization_id=organization_id, order_id=order.pk)
+    order._prefetched_objects_cache = {"lines": order_lines}
     return order
+
+
+def _next_order_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
+        return cursor.fetchone()[0]
 
 
 @transaction.atomic
