@@ -15,6 +15,7 @@ class CoreConfig(AppConfig):
         from .celery_app import metrics as celery_metrics  # noqa: F401  (collectors)
         from .db import metrics as db_metrics  # noqa: F401
         from .db.invalidation import connect_all
+        from .doctor.checks import register_all as register_doctor_checks
         from .health import checks as health_checks  # noqa: F401
         from .metrics import collectors  # noqa: F401
         from .permissions.grants import ensure_builtin_roles
@@ -36,6 +37,8 @@ class CoreConfig(AppConfig):
             crontab={"minute": "30", "hour": "2"},
             expires_seconds=3 * 3600,
         )
+
+        register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
 
         # Every model whose queryset is an InvalidatingQuerySet: save/delete invalidate caches.
         connect_all(apps.get_models())

@@ -17,6 +17,8 @@ store                  register with                    read by
 ``health_checks``      ``register_health_check``        ``/health/ready/``
 ``metrics_collectors`` ``register_metrics_collector``   ``/metrics``
 ``demo_data``          ``register_demo_data``           ``manage.py seed_demo``
+``doctor_checks``      ``register_doctor_check``        ``manage.py doctor``, ``/ops/``
+``ops_panels``         ``register_ops_panel``           ``/ops/`` (operations page)
 ``routes``             ``register_route``/``_urls``     ``api/v1/urls.py``
 ``attachable_types``   ``register_attachable``          files ``attach_to``
 ``events``             ``core.events.register_event``   ``core.events.raise_event``
@@ -38,6 +40,8 @@ from django.core.exceptions import ImproperlyConfigured
 OWNER, ADMIN, MEMBER, VIEWER = "owner", "admin", "member", "viewer"
 BUILTIN_ROLES = (OWNER, ADMIN, MEMBER, VIEWER)
 EVERY_ROLE = BUILTIN_ROLES
+# The sections of ``manage.py doctor`` (core.doctor), in report order.
+DOCTOR_SECTIONS = ("postgres", "redis", "celery", "storage", "backups", "security")
 
 
 class Registry(dict):
@@ -98,6 +102,27 @@ class HealthCheck:
 
 
 @dataclass(frozen=True)
+class DoctorCheck:
+    """``func(ctx)`` yields ``core.doctor.Finding``s of one ``section`` (``core.doctor.SECTIONS``);
+    ``ctx`` is a ``core.doctor.Context`` (production or not, live worker ping or not)."""
+
+    name: str
+    section: str
+    func: Callable[[Any], Iterable[Any]]
+
+
+@dataclass(frozen=True)
+class OpsPanel:
+    """A section of ``/ops/``: ``func()`` returns ``{"status", "items", "tables", ...}``
+    (``core.ops.panels`` documents the shape); panels render in ``order``."""
+
+    name: str
+    title: str
+    func: Callable[[], dict]
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class DemoData:
     """``func(demo)`` loads a module's demo rows (idempotent); ``demo`` is seed_demo's
     ``DemoContext`` (shared password, the demo organizations, a ``login()`` recorder)."""
@@ -143,6 +168,8 @@ for _store in (
     "health_checks",
     "metrics_collectors",
     "demo_data",
+    "doctor_checks",
+    "ops_panels",
     "attachable_types",
     "events",
 ):
@@ -223,6 +250,19 @@ def register_metrics_collector(name: str, collector) -> None:
     registry["metrics_collectors"].setdefault(name, collector)  # re-imported module: no-op
 
 
+def register_doctor_check(name: str, func: Callable, *, section: str) -> None:
+    """A ``manage.py doctor`` check: ``func(ctx)`` yields findings whose ids start with
+    ``<section>.`` (docs/operations.md lists every id)."""
+    if section not in DOCTOR_SECTIONS:
+        raise ImproperlyConfigured(f"doctor check {name!r}: unknown section {section!r}")
+    _add("doctor_checks", name, DoctorCheck(name, section, func))
+
+
+def register_ops_panel(name: str, func: Callable[[], dict], *, title: str, order: int = 100):
+    """A section of the operations page ``/ops/``."""
+    _add("ops_panels", name, OpsPanel(name, title, func, order))
+
+
 def register_demo_data(name: str, func: Callable[[Any], None]) -> None:
     """Demo loaders run in registration order (INSTALLED_APPS order)."""
     _add("demo_data", name, DemoData(name, func))
@@ -278,9 +318,11 @@ __all__ = [
     "permission_codenames",
     "register_attachable",
     "register_demo_data",
+    "register_doctor_check",
     "register_export_source",
     "register_health_check",
     "register_metrics_collector",
+    "register_ops_panel",
     "register_permissions",
     "register_route",
     "register_schedule",

@@ -293,6 +293,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # Task state lives in the database (e.g. Export.status); results are opt-in per task.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 24 * 3600
+# Processes per worker (empty: one per core, Celery's default); doctor budgets connections with it.
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=0) or None
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Keep PostgreSQL connections across tasks (CONN_MAX_AGE applies, as for requests: see
@@ -366,3 +368,12 @@ MIGRATION_STATEMENT_TIMEOUT = env.str("MIGRATION_STATEMENT_TIMEOUT", default="30
 MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=5)
 MIGRATION_RETRY_BACKOFF = env.float("MIGRATION_RETRY_BACKOFF", default=2.0)  # seconds, doubles
 SAFE_MIGRATE_BACKUP = env.bool("SAFE_MIGRATE_BACKUP", default=False)
+
+# --- Doctor (manage.py doctor, /ops/; docs/operations.md) ---
+# Production rules fail (instead of warn) when on; default: DEBUG off.
+DOCTOR_PRODUCTION = env.bool("DOCTOR_PRODUCTION", default=not DEBUG)
+DOCTOR_CHECK_TIMEOUT = env.float("DOCTOR_CHECK_TIMEOUT", default=10.0)  # seconds per check
+DOCTOR_XID_AGE_WARN = env.int("DOCTOR_XID_AGE_WARN", default=1_000_000_000)  # fail at 2x
+DOCTOR_REPLICA_LAG_WARN_SECONDS = env.float("DOCTOR_REPLICA_LAG_WARN_SECONDS", default=30.0)
+DOCTOR_QUEUE_BACKLOG_MAX = env.int("DOCTOR_QUEUE_BACKLOG_MAX", default=1000)
+DOCTOR_BACKUP_MAX_AGE_HOURS = env.float("DOCTOR_BACKUP_MAX_AGE_HOURS", default=26)

@@ -18,3 +18,6 @@ os.environ.setdefault("BACKUP_DATABASE_URL", os.environ["DATABASE_OWNER_URL"])
 os.environ.setdefault("BACKUP_ADMIN_URL", os.environ["DATABASE_ADMIN_URL"])
 
 from .base import *  # noqa: E402,F403
+
+# Local file storage needs MEDIA_ROOT to exist (readiness and `manage.py doctor` check it).
+os.makedirs(MEDIA_ROOT, exist_ok=True)  # noqa: F405

@@ -173,6 +173,20 @@ def replication(cursor) -> list[dict]:
     )
 
 
+def transaction_id_age(cursor) -> dict:
+    """Transaction-ID age of the oldest database of the cluster (``age(datfrozenxid)``) and of
+    this database: wraparound is at about 2^31; autovacuum freezes from
+    ``autovacuum_freeze_max_age`` on."""
+    (row,) = _rows(
+        cursor,
+        "SELECT max(age(datfrozenxid))::bigint AS cluster_max, "
+        "max(age(datfrozenxid)) FILTER (WHERE datname = current_database())::bigint AS current, "
+        "current_setting('autovacuum_freeze_max_age')::bigint AS freeze_max_age "
+        "FROM pg_database",
+    )
+    return row
+
+
 def slow_statements(cursor, limit: int = 10) -> list[dict] | None:
     """Top statements by mean time from pg_stat_statements; None if the extension is not
     installed in this database (docs/backups.md says how to enable it)."""

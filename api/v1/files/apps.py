@@ -8,15 +8,22 @@ class FilesConfig(AppConfig):
 
     def ready(self) -> None:
         from core.events import register_event, subscribe
-        from core.registry import register_permissions, register_route, register_schedule
+        from core.registry import (
+            register_doctor_check,
+            register_permissions,
+            register_route,
+            register_schedule,
+        )
 
         from . import health, metrics  # noqa: F401  (readiness checks, Prometheus collector)
+        from .doctor import storage_checks
         from .models import ScanStatus
         from .permissions import GRANTS
         from .tasks import scan_file
         from .views import FileViewSet
 
         register_permissions(GRANTS)
+        register_doctor_check("storage", storage_checks, section="storage")
         register_route("files", FileViewSet, basename="file")
         register_schedule(
             "erp: orphan files cleanup",
