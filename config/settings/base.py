@@ -284,6 +284,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": _celery_keyprefix}
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Ride out a broker outage of any length: retry the connection forever (Celery's default gives
+# up after 100 tries, about 50 minutes), and use kombu's Redis transports with the fix for the
+# close-path crash (core/celery_app/transport.py, docs/celery.md "Broker outages").
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT = env.str("CELERY_BROKER_TRANSPORT", default="") or {
+    "redis": "core.celery_app.transport:Transport",
+    "sentinel": "core.celery_app.transport:SentinelTransport",
+}.get(CELERY_BROKER_URL.split("://", 1)[0])
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 3,
     "interval_start": 0,

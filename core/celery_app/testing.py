@@ -131,11 +131,14 @@ class Worker(CeleryProcess):
         concurrency: int = 1,
         include: str = "core.celery_app.tests.tasks_for_tests",
         loglevel: str = "INFO",
+        gossip: bool = False,
     ):
         args = [
             "worker", "-P", "prefork", "-c", str(concurrency), "-l", loglevel,
-            "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-I", include,
+            "-n", f"{name}@%h", "-I", include,
         ]  # fmt: skip
+        if not gossip:  # ``make run``'s worker has both (gossip: a fanout channel, like pidbox)
+            args += ["--without-gossip", "--without-mingle"]
         super().__init__(broker_url, directory, name=name, args=args, extra_env=extra_env)
         self.hostname = f"{name}@{socket.gethostname()}"
 

@@ -34,8 +34,9 @@ def start_worker(broker, tmp_path):
     """``start_worker(name, **env)`` → a running Worker; all are stopped at teardown."""
     workers: list[Worker] = []
 
-    def start(name: str = "w1", *, wait: bool = True, **env) -> Worker:
-        worker = Worker(broker.url_for(0), tmp_path, name=name, extra_env=env)
+    def start(name: str = "w1", *, wait: bool = True, worker_options=None, **env) -> Worker:
+        options = worker_options or {}
+        worker = Worker(broker.url_for(0), tmp_path, name=name, extra_env=env, **options)
         workers.append(worker)
         if wait:
             worker.wait_ready()

@@ -1,5 +1,6 @@
 """Tasks used only by the integration tests (the worker loads them with ``-I``)."""
 
+import os
 import time
 
 import redis
@@ -23,3 +24,9 @@ def slow_effect(*, key: str, redis_url: str, sleep: float = 30.0) -> None:
 @erp_task(name="tests.noop")
 def noop() -> None:
     return None
+
+
+@erp_task(name="tests.record_worker_pid")
+def record_worker_pid(*, key: str, redis_url: str) -> None:
+    """Store the pid of the worker main process running this task (the pool child's parent)."""
+    redis.Redis.from_url(redis_url).set(key, os.getppid())
