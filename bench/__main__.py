@@ -17,6 +17,7 @@ MODULES = [
     "bench.backup",
     "bench.files",
     "bench.orders",
+    "bench.pagination",
     "bench.ops",
 ]
 

@@ -210,6 +210,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Lists count exactly up to this many rows, then report the planner's estimate; pages past
+# API_PAGINATION_MAX_OFFSET rows are refused in favour of ?cursor= (core/api/pagination.py).
+API_PAGINATION_EXACT_COUNT_LIMIT = env.int("API_PAGINATION_EXACT_COUNT_LIMIT", default=10_000)
+API_PAGINATION_MAX_OFFSET = env.int("API_PAGINATION_MAX_OFFSET", default=10_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "ERP Core API",
     "DESCRIPTION": (

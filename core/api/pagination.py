@@ -1,27 +1,59 @@
-"""Page-number pagination: ``?page=`` and ``?page_size=`` (default 50, capped at 200).
+"""List pagination: ``?page=``/``?page_size=`` (default 50, capped at 200), or ``?cursor=``.
 
-The response is ``{"count", "next", "previous", "results"}`` like DRF's, with two differences:
-a ``page_size`` that is not a positive integer is a 400 naming the parameter (DRF silently falls
-back to the default), and a page past the end is a 404 that says how many results there are.
+Page mode answers ``{"count", "count_is_estimate", "next", "previous", "results"}``, like DRF's
+page-number pagination with these differences:
 
-Two queries per page whatever its size: ``COUNT(*)`` and the page itself. (A single query with
-``COUNT(*) OVER ()`` was measured slower under load: the window makes PostgreSQL read every
-matching row, where the count is an index-only scan and the page an index scan that stops after
-``page_size`` rows, given an index on (organization_id, id).)
+- a ``page_size`` that is not a positive integer is a 400 naming the parameter (DRF silently
+  falls back to the default), and a page past the end is a 404 that says how many results there
+  are;
+- the count is exact up to ``API_PAGINATION_EXACT_COUNT_LIMIT`` rows (default 10,000): it is
+  taken as ``COUNT(*)`` over at most that many rows + 1, so it costs the same whether the
+  organization has 10 thousand or 10 million rows. Above it the count is PostgreSQL's planner
+  estimate and ``count_is_estimate`` is true (``next`` is then decided by reading one row more);
+- pages reaching past ``API_PAGINATION_MAX_OFFSET`` rows (default 10,000) answer 400 pointing at
+  cursor mode: an OFFSET that deep would read and throw away that many rows per request.
+
+Cursor mode (DRF's ``CursorPagination``): ``?cursor=`` (empty for the first page), then follow
+``next``/``previous``. It orders by the view's default ordering (the primary key) and costs the
+same on every page; it answers ``{"next", "previous", "results"}`` and refuses ``?ordering=``.
+
+Two queries per page in page mode (count + page) for organizations under the limit, three above
+it (count, estimate, page). (A single query with ``COUNT(*) OVER ()`` was measured slower under
+load: the window makes PostgreSQL read every matching row.)
 """
 
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
+def estimated_count(queryset) -> int:
+    """The planner's row estimate for ``queryset`` (``EXPLAIN``: plans, reads no rows)."""
+    plan = json.loads(queryset.order_by().explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class _Cursor(pagination.CursorPagination):
+    page_size = 50
+
+    def __init__(self, ordering, page_size: int):
+        self.ordering, self.page_size = ordering, page_size
+
+    def get_ordering(self, request, queryset, view):
+        return self.ordering
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    cursor_query_param = "cursor"
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -48,15 +80,47 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.size = self.get_page_size(request)
+        self.cursor = None
+        if self.cursor_query_param in request.query_params:
+            return self._paginate_by_cursor(queryset, request, view)
         self.number = self.get_page_number_value(request)
-        self.count = queryset.count()
         offset = (self.number - 1) * self.size
+        max_offset = settings.API_PAGINATION_MAX_OFFSET
+        if offset + self.size > max_offset:
+            raise ValidationError(
+                {
+                    self.page_query_param: [
+                        f"Pages reaching past result {max_offset} are not served: follow "
+                        f"?{self.cursor_query_param}= pagination instead (docs/api.md)."
+                    ]
+                }
+            )
+        limit = settings.API_PAGINATION_EXACT_COUNT_LIMIT
+        self.count = queryset.order_by()[: limit + 1].count()
+        self.count_is_estimate = self.count > limit
+        if self.count_is_estimate:
+            self.count = max(estimated_count(queryset), self.count)
+            page = list(queryset[offset : offset + self.size + 1])
+            self.has_next = len(page) > self.size
+            if offset and not page:
+                raise NotFound(f"Invalid page {self.number}: there are no more results.")
+            return page[: self.size]
         if offset and offset >= self.count:
             raise NotFound(f"Invalid page {self.number}: there are only {self.count} results.")
+        self.has_next = self.number * self.size < self.count
         return list(queryset[offset : offset + self.size])
 
+    def _paginate_by_cursor(self, queryset, request, view):
+        if request.query_params.get("ordering"):
+            raise ValidationError(
+                {"ordering": ["Cursor pagination has a fixed order (by id): drop ?ordering=."]}
+            )
+        ordering = tuple(getattr(view, "ordering", None) or queryset.model._meta.ordering or ["pk"])
+        self.cursor = _Cursor(ordering, self.size)
+        return self.cursor.paginate_queryset(queryset, request, view)
+
     def get_next_link(self):
-        if self.number * self.size >= self.count:
+        if not self.has_next:
             return None
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.page_query_param, self.number + 1)
@@ -70,11 +134,19 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return replace_query_param(url, self.page_query_param, self.number - 1)
 
     def get_paginated_response(self, data):
+        if self.cursor is not None:
+            return self.cursor.get_paginated_response(data)
         return Response(
             {
                 "count": self.count,
+                "count_is_estimate": self.count_is_estimate,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,
             }
         )
+
+    def get_paginated_response_schema(self, schema):
+        paged = super().get_paginated_response_schema(schema)
+        paged["properties"]["count_is_estimate"] = {"type": "boolean", "example": False}
+        return paged
