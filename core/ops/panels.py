@@ -255,7 +255,9 @@ def celery_panel() -> dict:
     history.record_sample({name: d.ready for name, d in status.queues.items()}, totals)
     deltas = history.task_deltas(history.samples(), totals)
     beat_limit = settings.CELERY_BEAT_HEARTBEAT_MAX_AGE
-    beat_ok = status.beat_age is not None and status.beat_age <= beat_limit
+    beat_ok = (
+        status.beat_age is not None and status.beat_age <= beat_limit and len(status.beats) <= 1
+    )
     outbox_ok = oldest is None or oldest <= settings.OUTBOX_BACKLOG_MAX_AGE
     items = [
         {
@@ -266,7 +268,9 @@ def celery_panel() -> dict:
         },
         {
             "label": "beat heartbeat",
-            "value": fmt_age(status.beat_age) + (" ago" if status.beat_age is not None else ""),
+            "value": fmt_age(status.beat_age)
+            + (" ago" if status.beat_age is not None else "")
+            + (f" ({len(status.beats)} beats tick!)" if len(status.beats) > 1 else ""),
             "status": OK if beat_ok else FAIL,
         },
         {
