@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination
+	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -78,6 +78,9 @@ bench-files: install services ## 200 MB upload/download through the API vs a fil
 
 bench-celery: install services
 	$(BIN)/python -m bench.celery
+
+bench-ops: install services ## /ops/ server time: all up, cache Redis hung, cache Redis down
+	$(BIN)/python -m bench.ops
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

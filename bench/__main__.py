@@ -18,6 +18,7 @@ MODULES = [
     "bench.files",
     "bench.orders",
     "bench.pagination",
+    "bench.ops",
 ]
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ urlpatterns = [
     path("health/ready/", health.ready, name="health-ready"),
     path("metrics", metrics, name="metrics"),
     path("api/v1/", include("api.v1.urls")),
+    path("ops/", include("core.ops.urls")),
     path("admin/", admin.site.urls),
 ]
 

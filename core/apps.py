@@ -18,6 +18,8 @@ class CoreConfig(AppConfig):
         from .doctor.checks import register_all as register_doctor_checks
         from .health import checks as health_checks  # noqa: F401
         from .metrics import collectors  # noqa: F401
+        from .ops import sampling as ops_sampling
+        from .ops.panels import register_builtin_panels
         from .permissions.grants import ensure_builtin_roles
         from .redis import health as redis_health  # noqa: F401
         from .redis import metrics as redis_metrics  # noqa: F401
@@ -39,6 +41,11 @@ class CoreConfig(AppConfig):
         )
 
         register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
+        register_builtin_panels()  # /ops/ sections (core.ops; files: the files app)
+        ops_sampling.connect()  # request rate/latency for the /ops/ charts
+        from django.contrib import admin
+
+        admin.site.index_template = "ops/admin_index.html"  # links the admin index to /ops/
 
         # Every model whose queryset is an InvalidatingQuerySet: save/delete invalidate caches.
         connect_all(apps.get_models())

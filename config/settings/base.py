@@ -385,3 +385,7 @@ DOCTOR_XID_AGE_WARN = env.int("DOCTOR_XID_AGE_WARN", default=1_000_000_000)  # f
 DOCTOR_REPLICA_LAG_WARN_SECONDS = env.float("DOCTOR_REPLICA_LAG_WARN_SECONDS", default=30.0)
 DOCTOR_QUEUE_BACKLOG_MAX = env.int("DOCTOR_QUEUE_BACKLOG_MAX", default=1000)
 DOCTOR_BACKUP_MAX_AGE_HOURS = env.float("DOCTOR_BACKUP_MAX_AGE_HOURS", default=26)
+# /ops/ (core.ops): seconds between the page's refreshes; how often each process writes its
+# request counts to the broker's Redis (the charts' rolling hour).
+OPS_REFRESH_SECONDS = env.float("OPS_REFRESH_SECONDS", default=10.0)
+OPS_REQUEST_FLUSH_SECONDS = env.float("OPS_REQUEST_FLUSH_SECONDS", default=5.0)

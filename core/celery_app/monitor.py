@@ -11,11 +11,15 @@ Keys (all under ``global_keyprefix`` + ``CELERY_MONITOR_KEY_PREFIX``, default ``
   by Celery signals in the worker (``core.celery_app.signals``).
 - ``workers``: sorted set hostname -> last heartbeat (unix time), written every worker heartbeat.
 - ``beat``: last beat tick (unix time), written by ``core.celery_app.beat.DatabaseScheduler``.
+- ``beats``: sorted set ``host:pid`` -> last tick of each beat process (two fresh members: two
+  beats run, and every periodic task is sent twice; ``manage.py doctor`` reports it).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -92,8 +96,15 @@ def record_worker_heartbeat(hostname: str, *, alive: bool = True) -> None:
 
 
 def record_beat_heartbeat() -> None:
-    key = f"{monitor_prefix()}beat"
-    broker_redis().set(key, time.time(), ex=getattr(settings, "CELERY_MONITOR_KEY_TTL", None))
+    now = time.time()
+    ttl = getattr(settings, "CELERY_MONITOR_KEY_TTL", None)
+    beats = f"{monitor_prefix()}beats"
+    pipe = broker_redis().pipeline(transaction=False)
+    pipe.set(f"{monitor_prefix()}beat", now, ex=ttl)
+    pipe.zadd(beats, {f"{socket.gethostname()}:{os.getpid()}": now})
+    pipe.zremrangebyscore(beats, 0, now - 3600)  # beats that stopped
+    _expire(pipe, beats)
+    pipe.execute()
 
 
 # --- readers ---
@@ -113,6 +124,7 @@ class CeleryStatus:
     unacked_total: int = 0
     workers: dict[str, float] = field(default_factory=dict)  # hostname -> seconds since heartbeat
     beat_age: float | None = None
+    beats: dict[str, float] = field(default_factory=dict)  # host:pid -> seconds since its tick
     tasks: dict[str, dict[str, int]] = field(default_factory=dict)  # task -> state -> count
 
 
@@ -173,9 +185,13 @@ def read_status() -> CeleryStatus:
             withscores=True,
         )
         pipe.get(f"{prefix}beat")
+        pipe.zrangebyscore(
+            f"{prefix}beats", now - settings.CELERY_BEAT_HEARTBEAT_MAX_AGE, "+inf", withscores=True
+        )
         for state in TASK_STATES:
             pipe.hgetall(f"{prefix}tasks:{state}")
-        workers, beat, *counters = pipe.execute()
+        workers, beat, beats, *counters = pipe.execute()
+        status.beats = {name.decode(): max(0.0, now - seen) for name, seen in beats}
         status.workers = {name.decode(): now - seen for name, seen in workers}
         status.beat_age = None if beat is None else max(0.0, now - float(beat))
         for state, values in zip(TASK_STATES, counters, strict=True):

@@ -114,17 +114,22 @@ def _run_one(check, ctx: Context) -> list[Finding]:
     try:
         findings = list(check.func(ctx))
     finally:
-        _tidy_connections()
+        tidy_connections()
     for finding in findings:
         if finding.section != check.section or finding.status not in STATUSES:
             raise ValueError(f"{check.name} produced {finding!r} (section {check.section})")
     return findings
 
 
-def _tidy_connections() -> None:
-    """Checks run in pool threads: close their DB connections (no idle session left behind)."""
+def tidy_connections() -> None:
+    """Checks run in long-lived pool threads: like the readiness probes, keep their DB
+    connections for the next run unless broken, or close them all with
+    HEALTH_CHECK_KEEP_CONNECTIONS off (tests: the test database must be droppable)."""
     for connection in connections.all(initialized_only=True):
-        connection.close()
+        if settings.HEALTH_CHECK_KEEP_CONNECTIONS:
+            connection.close_if_unusable_or_obsolete()
+        else:
+            connection.close()
 
 
 def exit_code(findings: Iterable[Finding]) -> int:

@@ -178,7 +178,7 @@ def _pg_xid_age(cursor, stats) -> Finding:
 
 
 def _pg_replicas(cursor, stats) -> Finding:
-    rows = stats.replication(cursor)
+    rows = stats.replication(cursor)  # standbys of this primary, or this standby's delay
     if not rows:
         return Finding("postgres.replica_lag", OK, "no replicas configured")
     limit = settings.DOCTOR_REPLICA_LAG_WARN_SECONDS
@@ -396,6 +396,14 @@ def _celery_workers(ctx: Context, status) -> Finding:
 
 def _celery_beat(status) -> Finding:
     limit = settings.CELERY_BEAT_HEARTBEAT_MAX_AGE
+    if len(status.beats) > 1:
+        return Finding(
+            "celery.beat",
+            FAIL,
+            f"{len(status.beats)} beat processes tick ({', '.join(sorted(status.beats))}): "
+            "every periodic task is sent more than once",
+            f"Stop all but one beat (one per deployment, not per host): {DOC_CELERY}",
+        )
     if status.beat_age is None or status.beat_age > limit:
         seen = "never" if status.beat_age is None else f"{status.beat_age:.0f}s ago"
         return Finding(
@@ -404,7 +412,7 @@ def _celery_beat(status) -> Finding:
             f"beat heartbeat last seen {seen} (limit {limit}s)",
             f"Run exactly one beat: celery -A config beat (Procfile): {DOC_CELERY}",
         )
-    return Finding("celery.beat", OK, f"beat heartbeat {status.beat_age:.0f}s ago")
+    return Finding("celery.beat", OK, f"one beat, heartbeat {status.beat_age:.0f}s ago")
 
 
 def _celery_queues(status) -> Finding:

@@ -10,6 +10,7 @@ class FilesConfig(AppConfig):
         from core.events import register_event, subscribe
         from core.registry import (
             register_doctor_check,
+            register_ops_panel,
             register_permissions,
             register_route,
             register_schedule,
@@ -18,12 +19,14 @@ class FilesConfig(AppConfig):
         from . import health, metrics  # noqa: F401  (readiness checks, Prometheus collector)
         from .doctor import storage_checks
         from .models import ScanStatus
+        from .ops import files_panel
         from .permissions import GRANTS
         from .tasks import scan_file
         from .views import FileViewSet
 
         register_permissions(GRANTS)
         register_doctor_check("storage", storage_checks, section="storage")
+        register_ops_panel("files", files_panel, title="Files", order=50)
         register_route("files", FileViewSet, basename="file")
         register_schedule(
             "erp: orphan files cleanup",

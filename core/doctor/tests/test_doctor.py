@@ -318,3 +318,36 @@ def test_security_settings_in_production(settings):
     assert {f.status for f in findings} == {OK}, findings
     # Development doesn't apply the production rules.
     assert exit_code(run_doctor(only=["security"], ctx=DEV)) == 0
+
+
+# --- hints point at doc sections that exist -------------------------------------------------------
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes."""
+    import re
+
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_hint_names_an_existing_doc_section():
+    import re
+
+    from django.conf import settings
+
+    root = settings.BASE_DIR
+    sources = [
+        root / "core" / "doctor" / "checks.py",
+        root / "core" / "doctor" / "__init__.py",
+        root / "api" / "v1" / "files" / "doctor.py",
+    ]
+    refs = {
+        (doc, anchor)
+        for path in sources
+        for doc, anchor in re.findall(r"docs/(\w+\.md)#([\w\-]+)", path.read_text())
+    }
+    assert len(refs) > 10
+    for doc, anchor in sorted(refs):
+        headings = re.findall(r"^#+ (.+)$", (root / "docs" / doc).read_text(), re.M)
+        assert anchor in {_anchor(h) for h in headings}, f"docs/{doc}#{anchor}"
