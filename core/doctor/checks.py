@@ -258,7 +258,7 @@ def _redis_where(client) -> str:
 
 def redis_checks(ctx: Context):
     from core.celery_app import monitor
-    from core.redis.stats import alias_stats, cache_aliases, is_redis
+    from core.redis.stats import all_stats, is_redis
 
     # The broker: reachable, AOF on, noeviction (INFO works where CONFIG is renamed away).
     broker = monitor.broker_redis()
@@ -291,8 +291,8 @@ def redis_checks(ctx: Context):
             if policy == "noeviction"
             else f"Set maxmemory-policy noeviction on the broker: {DOC_BROKER}",
         )
-    for alias in cache_aliases():
-        stats = alias_stats(alias)
+    for stats in all_stats():
+        alias = stats.alias
         if not is_redis(alias):
             yield Finding(
                 f"redis.cache_{alias}", OK, f"cache {alias}: {stats.backend} (in-process, no Redis)"

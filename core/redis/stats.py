@@ -8,6 +8,7 @@ circuit breaker): probes must report the truth.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -100,8 +101,12 @@ def alias_stats(alias: str) -> RedisStats:
     )
 
 
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="redis-stats")
+
+
 def all_stats() -> list[RedisStats]:
-    return [alias_stats(alias) for alias in cache_aliases()]
+    """Every alias, concurrently: a hung server costs one socket timeout, not one per alias."""
+    return list(_executor.map(alias_stats, cache_aliases()))
 
 
 def _short(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""``manage.py doctor [--json] [--only SECTION]``: check the live deployment against the rules
+"""``manage.py doctor [--json] [--only SECTION ...]``: check the live deployment against the rules
 in docs/ (docs/operations.md, "Doctor"). Exit 0 all ok, 1 warnings only, 2 anything failed."""
 
 import json as jsonlib
@@ -14,13 +14,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help='print {"findings": [...]} only')
-        parser.add_argument("--only", choices=SECTIONS, help="run one section")
+        parser.add_argument(
+            "--only", choices=SECTIONS, action="append", help="run this section (repeatable)"
+        )
         parser.add_argument(
             "--timeout", type=float, default=None, help="seconds per check (DOCTOR_CHECK_TIMEOUT)"
         )
 
     def handle(self, *args, json=False, only=None, timeout=None, **options):
-        findings = run_doctor(only=[only] if only else None, ctx=default_context(), timeout=timeout)
+        findings = run_doctor(only=only, ctx=default_context(), timeout=timeout)
         if json:
             self.stdout.write(_dumps({"findings": [f.as_dict() for f in findings]}))
         else:
