@@ -351,3 +351,15 @@ def test_every_hint_names_an_existing_doc_section():
     for doc, anchor in sorted(refs):
         headings = re.findall(r"^#+ (.+)$", (root / "docs" / doc).read_text(), re.M)
         assert anchor in {_anchor(h) for h in headings}, f"docs/{doc}#{anchor}"
+
+
+def test_table_output_names_the_fix(settings, capsys):
+    settings.DOCTOR_PRODUCTION = True
+    settings.METRICS_TOKEN = ""
+    with pytest.raises(SystemExit) as exited:
+        call_command("doctor", "--only", "security")
+    out = capsys.readouterr().out
+    assert exited.value.code == 2
+    assert "FAIL security.metrics_token" in out
+    assert "fix: Set METRICS_TOKEN" in out and "docs/operations.md#security-settings" in out
+    assert out.rstrip().endswith("fail")  # the "N ok, N warn, N fail" summary
