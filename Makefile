@@ -42,9 +42,13 @@ migrate: provision
 demo: migrate
 	$(MANAGE) seed_demo
 
+# web + worker + beat under supervisord in the foreground (config/supervisord.conf): a crashed
+# process is restarted and logged; Ctrl-C stops everything. docs/celery.md#supervision.
+run: export ERP_RUN_DIR ?= $(CURDIR)/.run
 run: demo
 	$(MANAGE) collectstatic --no-input -v 0
-	$(BIN)/honcho start -f Procfile
+	mkdir -p "$$ERP_RUN_DIR"
+	$(BIN)/supervisord -n -c config/supervisord.conf
 
 # The migration safety gate (docs/migrations.md). sqlmigrate needs a connection but reads and
 # writes nothing: the administrative URL's maintenance database always exists.

@@ -195,7 +195,7 @@ def _pg_replicas(cursor, stats) -> Finding:
 
 
 def process_counts() -> dict[str, int]:
-    """Processes that hold database connections, from the same variables the Procfile reads."""
+    """Processes that hold database connections, from the same variables make run's programs read."""
     cores = multiprocessing.cpu_count()
     return {
         "web": int(os.environ.get("WEB_CONCURRENCY") or max(2, cores * 2)),
@@ -389,7 +389,7 @@ def _celery_workers(ctx: Context, status) -> Finding:
             "celery.workers",
             FAIL,
             f"no worker {'answers a ping' if ctx.ping else 'heartbeat'}",
-            f"Start one: celery -A config worker -l INFO (Procfile): {DOC_CELERY}",
+            f"Start one: celery -A config worker -l INFO (config/supervisord.conf): {DOC_CELERY}",
         )
     return Finding("celery.workers", OK, f"{len(names)} worker(s) {how}: {', '.join(names)[:200]}")
 
@@ -410,7 +410,7 @@ def _celery_beat(status) -> Finding:
             "celery.beat",
             FAIL,
             f"beat heartbeat last seen {seen} (limit {limit}s)",
-            f"Run exactly one beat: celery -A config beat (Procfile): {DOC_CELERY}",
+            f"Run exactly one beat: celery -A config beat (config/supervisord.conf): {DOC_CELERY}",
         )
     return Finding("celery.beat", OK, f"one beat, heartbeat {status.beat_age:.0f}s ago")
 
