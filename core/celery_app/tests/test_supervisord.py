@@ -8,10 +8,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 
 from core.celery_app.testing import wait_for, worker_database_url
@@ -112,6 +113,9 @@ def test_supervisord_restarts_a_killed_worker_while_web_serves(broker, tmp_path)
 
 def _get(url):
     try:
-        return requests.get(url, timeout=2).status_code
-    except requests.RequestException:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
         return None
