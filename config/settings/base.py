@@ -316,6 +316,9 @@ CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", defau
 CELERY_MONITOR_KEY_PREFIX = "erp:celery:"
 CELERY_MONITOR_KEY_TTL = None
 CELERY_WORKER_HEARTBEAT_MAX_AGE = env.int("CELERY_WORKER_HEARTBEAT_MAX_AGE", default=15)
+# Seconds without a heartbeat after which a worker process counts as dead and the messages it
+# held are put back on their queues (core/celery_app/redelivery.py; not the visibility timeout).
+CELERY_ORPHAN_AFTER = env.int("CELERY_ORPHAN_AFTER", default=30)
 CELERY_BEAT_HEARTBEAT_MAX_AGE = env.int("CELERY_BEAT_HEARTBEAT_MAX_AGE", default=60)
 
 # --- Outbox (core.outbox) ---

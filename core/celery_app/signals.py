@@ -13,7 +13,7 @@ import time
 from celery import signals
 from django.db import connections
 
-from . import monitor
+from . import monitor, redelivery
 
 logger = logging.getLogger("core.celery_app")
 
@@ -81,6 +81,16 @@ def _on_heartbeat(sender=None, **kwargs):
     hostname = getattr(getattr(sender, "eventer", None), "hostname", None)
     if hostname:
         _safely(monitor.record_worker_heartbeat, hostname)
+        _safely(redelivery.on_heartbeat, hostname)
+
+
+@signals.task_received.connect
+def _on_task_received(sender=None, request=None, **kwargs):
+    """Who holds this message: a dead holder's messages are redelivered (redelivery.py)."""
+    tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+    hostname = getattr(sender, "hostname", None)
+    if tag and hostname:
+        _safely(redelivery.record_owner, tag, hostname)
 
 
 @signals.worker_ready.connect
