@@ -22,12 +22,20 @@ def _broker_status():
 @register("celery_broker")
 def celery_broker() -> dict:
     status = _broker_status()
-    return {
+    details = {
         "queues": {
             name: {"ready": depth.ready, "unacked": depth.unacked}
             for name, depth in status.queues.items()
-        }
+        },
+        "appendonly": status.broker_appendonly,
+        "maxmemory_policy": status.broker_maxmemory_policy,
     }
+    if warnings := status.broker_warnings:
+        # A warning, not "degraded": nothing is lost until Redis restarts or fills up
+        # (docs/celery.md, broker safety).
+        details["safety"] = "warn"
+        details["warnings"] = warnings
+    return details
 
 
 @register("celery_workers")

@@ -16,6 +16,23 @@ class CeleryCollector:
         up.add_metric([], 1 if status.broker_ok else 0)
         yield up
 
+        if status.broker_ok:
+            aof = GaugeMetricFamily(
+                "erp_celery_broker_appendonly", "1 if the broker Redis has appendonly yes"
+            )
+            aof.add_metric([], 1 if status.broker_appendonly else 0)
+            noeviction = GaugeMetricFamily(
+                "erp_celery_broker_noeviction",
+                "1 if the broker Redis has maxmemory-policy noeviction",
+            )
+            noeviction.add_metric([], 1 if status.broker_maxmemory_policy == "noeviction" else 0)
+            unsafe = GaugeMetricFamily(
+                "erp_celery_broker_unsafe_settings",
+                "Broker Redis settings that can lose tasks (appendonly no, evicting policy)",
+            )
+            unsafe.add_metric([], len(status.broker_warnings))
+            yield from (aof, noeviction, unsafe)
+
         queued = GaugeMetricFamily(
             "erp_celery_queue_messages",
             "Messages per queue: ready (waiting) or unacked (delivered, not yet acknowledged)",

@@ -126,6 +126,24 @@ class CeleryStatus:
     beat_age: float | None = None
     beats: dict[str, float] = field(default_factory=dict)  # host:pid -> seconds since its tick
     tasks: dict[str, dict[str, int]] = field(default_factory=dict)  # task -> state -> count
+    broker_appendonly: bool | None = None  # INFO persistence aof_enabled
+    broker_maxmemory_policy: str = ""  # INFO memory maxmemory_policy
+
+    @property
+    def broker_warnings(self) -> list[str]:
+        """Broker settings that can lose tasks (docs/caching.md, separate broker instance)."""
+        warnings = []
+        if self.broker_appendonly is False:
+            warnings.append(
+                "broker Redis has appendonly no: a Redis restart loses every queued task "
+                "(set appendonly yes)"
+            )
+        if self.broker_maxmemory_policy and self.broker_maxmemory_policy != "noeviction":
+            warnings.append(
+                f"broker Redis has maxmemory-policy {self.broker_maxmemory_policy}: an evicted "
+                "key is a lost task (set maxmemory-policy noeviction)"
+            )
+        return warnings
 
 
 def _priority_keys(queue: str) -> list[str]:
@@ -188,9 +206,13 @@ def read_status() -> CeleryStatus:
         pipe.zrangebyscore(
             f"{prefix}beats", now - settings.CELERY_BEAT_HEARTBEAT_MAX_AGE, "+inf", withscores=True
         )
+        pipe.info("persistence")
+        pipe.info("memory")
         for state in TASK_STATES:
             pipe.hgetall(f"{prefix}tasks:{state}")
-        workers, beat, beats, *counters = pipe.execute()
+        workers, beat, beats, persistence, memory, *counters = pipe.execute()
+        status.broker_appendonly = str(persistence.get("aof_enabled", "0")) == "1"
+        status.broker_maxmemory_policy = str(memory.get("maxmemory_policy", ""))
         status.beats = {name.decode(): max(0.0, now - seen) for name, seen in beats}
         status.workers = {name.decode(): now - seen for name, seen in workers}
         status.beat_age = None if beat is None else max(0.0, now - float(beat))

@@ -48,6 +48,21 @@ def _bytes(value: int) -> str:
 class Command(BaseCommand):
     help = __doc__
 
+    def _broker(self) -> None:
+        """The broker's Redis (not a cache alias): reachable, and settings that lose tasks."""
+        from core.celery_app import monitor
+
+        status = monitor.read_status()
+        if not status.broker_ok:
+            self.stdout.write(self.style.ERROR(f"broker: unreachable ({status.broker_error})"))
+            return
+        self.stdout.write(
+            f"broker: appendonly {'yes' if status.broker_appendonly else 'no'}, "
+            f"maxmemory-policy {status.broker_maxmemory_policy}"
+        )
+        for warning in status.broker_warnings:
+            self.stdout.write(self.style.WARNING(f"WARNING: {warning}: docs/caching.md"))
+
     def handle(self, *args, **options):
         stats = all_stats()
         self.stdout.write(self.style.MIGRATE_HEADING("  ".join(h.ljust(w) for _, h, w in COLUMNS)))
@@ -65,6 +80,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {s.alias}: {dbs}")
             elif s.reachable and s.backend != "RedisCache":
                 self.stdout.write(f"  {s.alias}: {s.backend} (in-process, no Redis)")
+        self._broker()
         down = [s for s in stats if not s.reachable]
         if down:
             details = "; ".join(f"{s.alias}: {s.error}" for s in down)
