@@ -260,29 +260,28 @@ def redis_checks(ctx: Context):
     from core.celery_app import monitor
     from core.redis.stats import all_stats, is_redis
 
-    # The broker: reachable, AOF on, noeviction (INFO works where CONFIG is renamed away).
+    # The broker: reachable, AOF on, noeviction: what celery_status/readiness read
+    # (monitor.read_status: INFO persistence/memory on the broker's server).
     broker = monitor.broker_redis()
     where = _redis_where(broker)
-    try:
-        info = broker.info()
-    except Exception as exc:  # noqa: BLE001 - any failure is the finding
+    status = monitor.read_status()
+    if not status.broker_ok:
         yield Finding(
             "redis.broker_reachable",
             FAIL,
-            f"the broker Redis at {where} is unreachable: {type(exc).__name__}: {exc}"[:300],
+            f"the broker Redis at {where} is unreachable: {status.broker_error}"[:300],
             f"Start Redis or fix CELERY_BROKER_URL/REDIS_BROKER_URL: {DOC_CELERY}",
         )
-        info = None
-    if info is not None:
+    else:
         yield Finding("redis.broker_reachable", OK, f"broker Redis {where} answers")
-        aof = str(info.get("aof_enabled", "0")) == "1"
+        aof = bool(status.broker_appendonly)
         yield Finding(
             "redis.broker_aof",
             ctx.rule(aof),
             f"broker Redis {where}: appendonly {'yes' if aof else 'no'}",
             "" if aof else f"Set appendonly yes (appendfsync everysec) on the broker: {DOC_BROKER}",
         )
-        policy = info.get("maxmemory_policy", "")
+        policy = status.broker_maxmemory_policy
         yield Finding(
             "redis.broker_noeviction",
             ctx.rule(policy == "noeviction"),
