@@ -2,6 +2,7 @@
 ports; a SIGKILLed worker main process is restarted and logged while web keeps answering, and
 SIGINT (Ctrl-C) stops everything."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -105,9 +106,24 @@ def test_supervisord_restarts_a_killed_worker_while_web_serves(broker, tmp_path)
                 os.kill(pid, 0)
         assert _get(url) is None
     finally:
+        # Programs run in their own process groups: stop them through supervisord, and kill
+        # whatever is left (a failed run must not leave a gunicorn or a worker behind).
+        programs = (
+            [_pid(env, name) for name in ("web", "worker", "beat")]
+            if supervisord.poll() is None
+            else []
+        )
         if supervisord.poll() is None:
-            os.killpg(supervisord.pid, signal.SIGKILL)
-            supervisord.wait(10)
+            supervisord.send_signal(signal.SIGTERM)
+            try:
+                supervisord.wait(90)
+            except subprocess.TimeoutExpired:
+                os.killpg(supervisord.pid, signal.SIGKILL)
+                supervisord.wait(10)
+        for pid in programs:
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
         print(log.read_text()[-5000:])
 
 
