@@ -4,6 +4,8 @@ Every connection detail and secret comes from the environment; this module holds
 them (``dev``/``test`` supply local ones, ``prod`` none). See ``.env.example`` for the variables.
 """
 
+from kombu import Exchange, Queue
+
 from core.db.config import database_config
 from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
 from core.storage.config import default_storage_config
@@ -45,6 +47,8 @@ ERP_ROLE_MODEL = "organizations.Role"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # X-Environment on every response when ERP_ENVIRONMENT is set (staging); else not loaded.
+    "core.environment.EnvironmentHeaderMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -261,7 +265,25 @@ CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "core.celery_app.beat:DatabaseScheduler"
 CELERY_IMPORTS = ["core.db.tasks"]
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
-CELERY_MONITORED_QUEUES = env.list("CELERY_MONITORED_QUEUES", default=[])
+# Queues (docs/celery.md "Queues"): exports, e-mails and file scans each on their own, so workers
+# scale by queue (one Kubernetes Deployment / systemd erp-worker@<queue> each); everything else
+# on the default queue. A worker without -Q (make run) consumes every queue listed here.
+CELERY_TASK_ROUTES = {
+    "api.v1.exports.tasks.run_export": {"queue": "exports"},
+    "api.v1.sales.orders.tasks.send_order_confirmation": {"queue": "emails"},
+    "api.v1.sales.invoices.tasks.send_invoice_email": {"queue": "emails"},
+    "api.v1.files.tasks.scan_file": {"queue": "file_scans"},
+}
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in dict.fromkeys(
+        [CELERY_TASK_DEFAULT_QUEUE, *(route["queue"] for route in CELERY_TASK_ROUTES.values())]
+    )
+]
+# Depths reported by health, /metrics and celery_status: every queue by default.
+CELERY_MONITORED_QUEUES = env.list(
+    "CELERY_MONITORED_QUEUES", default=[queue.name for queue in CELERY_TASK_QUEUES]
+)
 # Dev only: run tasks inline in the caller (never in prod: no retries, no isolation).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -396,3 +418,18 @@ DOCTOR_BACKUP_MAX_AGE_HOURS = env.float("DOCTOR_BACKUP_MAX_AGE_HOURS", default=2
 # request counts to the broker's Redis (the charts' rolling hour).
 OPS_REFRESH_SECONDS = env.float("OPS_REFRESH_SECONDS", default=10.0)
 OPS_REQUEST_FLUSH_SECONDS = env.float("OPS_REQUEST_FLUSH_SECONDS", default=5.0)
+
+# --- Deployment (docs/deploy.md) ---
+# Shown as "X-Environment: <name>" on every response and in the admin header (core.environment);
+# config.settings.staging sets "staging". Empty: no marker.
+ERP_ENVIRONMENT = env.str("ERP_ENVIRONMENT", default="")
+# Web processes record their host in Redis every WEB_HEARTBEAT_EVERY s; a host counts as serving
+# while its heartbeat is younger than WEB_HEARTBEAT_MAX_AGE s (core.webhosts: doctor/readiness
+# warn when several web hosts share local file storage).
+WEB_HEARTBEAT_EVERY = env.float("WEB_HEARTBEAT_EVERY", default=15.0)
+WEB_HEARTBEAT_MAX_AGE = env.float("WEB_HEARTBEAT_MAX_AGE", default=60.0)
+# manage.py smoke: the deployment to check, the dedicated smoke user and organization.
+SMOKE_BASE_URL = env.str("SMOKE_BASE_URL", default="")
+SMOKE_USERNAME = env.str("SMOKE_USERNAME", default="smoke")
+SMOKE_PASSWORD = env.str("SMOKE_PASSWORD", default="")
+SMOKE_ORGANIZATION = env.str("SMOKE_ORGANIZATION", default="smoke")

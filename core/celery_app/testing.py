@@ -132,11 +132,14 @@ class Worker(CeleryProcess):
         include: str = "core.celery_app.tests.tasks_for_tests",
         loglevel: str = "INFO",
         gossip: bool = False,
+        queues: list[str] | None = None,
     ):
         args = [
             "worker", "-P", "prefork", "-c", str(concurrency), "-l", loglevel,
             "-n", f"{name}@%h", "-I", include,
         ]  # fmt: skip
+        if queues:  # default: every queue of CELERY_TASK_QUEUES, as make run's worker
+            args += ["-Q", ",".join(queues)]
         if not gossip:  # ``make run``'s worker has both (gossip: a fanout channel, like pidbox)
             args += ["--without-gossip", "--without-mingle"]
         super().__init__(broker_url, directory, name=name, args=args, extra_env=extra_env)
