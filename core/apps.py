@@ -46,6 +46,11 @@ class CoreConfig(AppConfig):
         from django.contrib import admin
 
         admin.site.index_template = "ops/admin_index.html"  # links the admin index to /ops/
+        from .environment import mark_admin
+        from .webhosts import connect as connect_web_heartbeat
+
+        mark_admin()  # "ERP Core [STAGING]" when ERP_ENVIRONMENT is set
+        connect_web_heartbeat()  # web hosts record themselves (multi-host storage warning)
 
         # Every model whose queryset is an InvalidatingQuerySet: save/delete invalidate caches.
         connect_all(apps.get_models())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage
 
-__all__ = ["LocalStorage"]
+__all__ = ["LocalStorage", "S3Storage"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +43,30 @@ class LocalStorage(FileSystemStorage):
             logger.debug("partial upload cleanup stopped at %s: %s", full_path, exc)
         else:
             logger.info("removed the partial file of a failed save: %s", full_path)
+
+
+try:
+    from storages.backends.s3 import S3Storage as _S3Storage
+except ImportError:  # pragma: no cover - django-storages is a dependency
+    _S3Storage = object
+
+# boto3's names for the response overrides -> the query parameters S3 reads.
+_S3_RESPONSE_PARAMS = {
+    "ResponseContentDisposition": "response-content-disposition",
+    "ResponseContentType": "response-content-type",
+    "ResponseCacheControl": "response-cache-control",
+    "ResponseContentEncoding": "response-content-encoding",
+    "ResponseContentLanguage": "response-content-language",
+    "ResponseExpires": "response-expires",
+}
+
+
+class S3Storage(_S3Storage):
+    """django-storages' ``S3Storage`` for a CDN domain (``AWS_S3_CUSTOM_DOMAIN``): the response
+    overrides of a download (file name, type) go into the signed CDN URL under the query names
+    S3 understands (``response-content-disposition``...), not boto3's parameter names."""
+
+    def url(self, name, parameters=None, expire=None, http_method=None):
+        if self.custom_domain and parameters:
+            parameters = {_S3_RESPONSE_PARAMS.get(k, k): v for k, v in parameters.items()}
+        return super().url(name, parameters=parameters, expire=expire, http_method=http_method)

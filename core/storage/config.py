@@ -30,6 +30,8 @@ def default_storage_config(env: environ.Env) -> dict[str, Any]:
     - ``AWS_QUERYSTRING_EXPIRE`` (seconds, default 60): lifetime of a presigned download URL.
     - ``AWS_DEFAULT_ACL`` (default ``private``; empty = send no ACL, for buckets with ACLs
       disabled), ``AWS_LOCATION`` (key prefix inside the bucket, default none).
+    - ``AWS_S3_CUSTOM_DOMAIN`` (a CDN in front of the bucket) with ``AWS_CLOUDFRONT_KEY_ID`` and
+      ``AWS_CLOUDFRONT_KEY``: downloads go through the CDN, still signed and expiring.
     """
     backend = env.str("STORAGE_BACKEND", default=LOCAL).strip().lower()
     if backend == LOCAL:
@@ -65,4 +67,23 @@ def default_storage_config(env: environ.Env) -> dict[str, Any]:
     ):
         if value := env.str(variable, default=""):
             options[option] = value
+    if custom_domain := env.str("AWS_S3_CUSTOM_DOMAIN", default=""):
+        options.update(_cdn_options(env, custom_domain))
+        return {"BACKEND": "core.storage.backends.S3Storage", "OPTIONS": options}
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def _cdn_options(env: environ.Env, custom_domain: str) -> dict[str, Any]:
+    """A CDN (CloudFront) in front of the bucket: download URLs go to ``custom_domain`` and stay
+    private, signed by CloudFront's key pair (``AWS_CLOUDFRONT_KEY_ID`` + the PEM private key
+    ``AWS_CLOUDFRONT_KEY``; ``\\n`` escapes allowed) and valid ``AWS_QUERYSTRING_EXPIRE`` s.
+    django-storages would otherwise build plain, unsigned URLs for a custom domain: refused."""
+    key_id = env.str("AWS_CLOUDFRONT_KEY_ID", default="")
+    key = env.str("AWS_CLOUDFRONT_KEY", default="").replace("\\n", "\n")
+    if not (key_id and key):
+        raise ImproperlyConfigured(
+            "AWS_S3_CUSTOM_DOMAIN is set without AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY: "
+            "download URLs through the CDN would be unsigned and public. Set both (the CDN's "
+            "signing key pair) or unset AWS_S3_CUSTOM_DOMAIN: see docs/storage.md."
+        )
+    return {"custom_domain": custom_domain, "cloudfront_key_id": key_id, "cloudfront_key": key}

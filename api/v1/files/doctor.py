@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage, storages
 
 from core.doctor import FAIL, OK, WARN, Context, Finding
 
-from .health import storage_status
+from .health import multi_host_warning, storage_status
 from .scanning import get_scanner
 
 DOC_SETTINGS = "docs/storage.md#settings"
@@ -65,6 +65,16 @@ def storage_checks(ctx: Context):
         )
     else:
         yield Finding("storage.presigned_expiry", OK, "local storage: downloads go through the API")
+        warning = multi_host_warning()
+        yield Finding(
+            "storage.multi_host",
+            WARN if warning else OK,
+            warning or "local storage, one web host reports a heartbeat",
+            "Switch to STORAGE_BACKEND=s3 or mount one shared volume at MEDIA_ROOT on every web "
+            "host, then restart them"
+            if warning
+            else "",
+        )
     yield _upload_limits()
     yield _scanner(ctx)
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage, storages
 
 from core.health.registry import register
+from core.webhosts import web_hosts
 
 from .scanning import get_scanner
 
@@ -32,12 +33,29 @@ def storage_status() -> dict:
     details.update(
         disk_total_bytes=usage.total, disk_free_bytes=usage.free, disk_free_percent=free_percent
     )
+    if warning := multi_host_warning():
+        details.update(multi_host="warn", warnings=[warning])
     if free_percent < settings.FILES_DISK_FREE_MIN_PERCENT:
         raise RuntimeError(
             f"only {free_percent}% disk free under MEDIA_ROOT {root} "
             f"(minimum {settings.FILES_DISK_FREE_MIN_PERCENT}%): free space or grow the volume"
         )
     return details
+
+
+def multi_host_warning() -> str:
+    """With local storage: a warning when more than one web host reports a heartbeat."""
+    try:
+        hosts = web_hosts()
+    except Exception:  # noqa: BLE001 - the broker's own check reports an unreachable Redis
+        return ""
+    if len(hosts) <= 1:
+        return ""
+    return (
+        f"{len(hosts)} web hosts serve ({', '.join(sorted(hosts))}) with local storage "
+        f"(STORAGE_BACKEND=local): each sees only its own MEDIA_ROOT. Use S3 or one NFS/EFS "
+        f"mount on every host: docs/storage.md#several-web-hosts"
+    )
 
 
 @register("storage")

@@ -145,3 +145,69 @@ def test_spooled_upload_reaches_s3_intact(s3, uploader, settings, tmp_path):
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == content
     assert body["content_type"] == "text/csv"
     assert list(spool.iterdir()) == []  # the spool file is gone
+
+
+def test_cdn_custom_domain_keeps_download_urls_signed_and_expiring(
+    s3, uploader, monkeypatch, settings
+):
+    """AWS_S3_CUSTOM_DOMAIN: downloads go to the CDN's domain, signed with its key pair
+    (CloudFront canned policy, verified here with the public key) and expiring after
+    AWS_QUERYSTRING_EXPIRE; the object in the bucket stays private."""
+    import base64
+    import json
+    import time
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    monkeypatch.setenv("AWS_S3_CUSTOM_DOMAIN", "files.cdn.example.test")
+    monkeypatch.setenv("AWS_CLOUDFRONT_KEY_ID", "K2TESTKEYPAIR")
+    monkeypatch.setenv("AWS_CLOUDFRONT_KEY", pem.replace("\n", "\\n"))  # one line, as in env files
+    settings.STORAGES = {**settings.STORAGES, "default": default_storage_config(environ.Env())}
+
+    content = samples.pdf()
+    body = upload(uploader, "cdn.pdf", content).json()
+    key_name = FileStorage.objects.get(pk=body["id"]).storage_key
+    assert s3.get_object(Bucket=BUCKET, Key=key_name)["Body"].read() == content  # stored in S3
+    grants = s3.get_object_acl(Bucket=BUCKET, Key=key_name)["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]  # still private
+
+    location = uploader.get(f"{URL}{body['id']}/download/")["Location"]
+    url = urlparse(location)
+    assert (url.scheme, url.netloc) == ("https", "files.cdn.example.test")
+    assert url.path == f"/{key_name}"
+    query = parse_qs(url.query)
+    assert query["Key-Pair-Id"] == ["K2TESTKEYPAIR"]
+    expires = int(query["Expires"][0])
+    assert 0 < expires - time.time() <= 31  # AWS_QUERYSTRING_EXPIRE=30
+    # The signature covers exactly this URL (without the signing parameters) and expiry.
+    signed_url = location.split("&Expires=")[0]
+    policy = json.dumps(
+        {
+            "Statement": [
+                {"Resource": signed_url, "Condition": {"DateLessThan": {"AWS:EpochTime": expires}}}
+            ]
+        },
+        separators=(",", ":"),
+    ).encode()
+    signature = base64.b64decode(
+        query["Signature"][0].replace("-", "+").replace("_", "=").replace("~", "/")
+    )
+    key.public_key().verify(signature, policy, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    assert "response-content-disposition" in signed_url  # the download name is signed too
+
+
+def test_custom_domain_without_a_signing_key_is_refused(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("STORAGE_BACKEND", "s3")
+    monkeypatch.setenv("AWS_STORAGE_BUCKET_NAME", BUCKET)
+    monkeypatch.setenv("AWS_S3_CUSTOM_DOMAIN", "files.cdn.example.test")
+    with pytest.raises(ImproperlyConfigured, match="unsigned and public"):
+        default_storage_config(environ.Env())
