@@ -104,8 +104,8 @@ def database_config_for_url(
       cursor lives on a server connection the next statement may not get), so
       ``DISABLE_SERVER_SIDE_CURSORS`` is set; so would psycopg's prepared statements, so
       ``prepare_threshold`` is pinned to ``None`` (Django's default, made explicit so an
-      ``OPTIONS`` override can't turn them on) and server-side binding is refused. Don't
-      combine with ``DB_POOL``.
+      ``OPTIONS`` override can't turn them on; the URL can't carry ``server_side_binding``:
+      libpq refuses unknown parameters). Don't combine with ``DB_POOL``.
     - ``DB_SSLMODE`` / ``DB_SSLROOTCERT``: TLS to the server (e.g. ``verify-full`` + CA file).
     - ``DB_CONNECT_TIMEOUT`` (seconds, default 2; libpq's minimum): how long a dead server
       can stall a connection attempt.
@@ -138,11 +138,6 @@ def database_config_for_url(
                 "transaction mode, unset DB_POOL."
             )
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
-        if str(options.get("server_side_binding", "")).lower() in ("1", "true", "on", "yes"):
-            raise environ.ImproperlyConfigured(
-                "server_side_binding with DB_PGBOUNCER: server-side binding prepares statements "
-                "on a server session PgBouncer shares; remove it from the DATABASE_URL options."
-            )
         options["prepare_threshold"] = None
 
     config["OPTIONS"] = options
