@@ -26,7 +26,7 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Transient failures of the task itself (not of publishing): the task parked its retry here
     # (core.celery_app.retry); the relay publishes it again at next_attempt_at.
-    retries = models.PositiveIntegerField(default=0)
+    retries = models.IntegerField(default=0, db_default=0)  # db_default: old code can insert
     first_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
