@@ -7,6 +7,7 @@ during the outage gets exactly one e-mail once SMTP is back, and past the retry 
 is dead-lettered, then re-sent by ``retry_dead_tasks`` exactly once.
 """
 
+import os
 import time
 
 import pytest
@@ -26,7 +27,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ORDERS = 12
+# More for a measurement run (issue 9 lost 87 of 105): ERP_TEST_SMTP_OUTAGE_ORDERS=105.
+ORDERS = int(os.environ.get("ERP_TEST_SMTP_OUTAGE_ORDERS", "12"))
 
 
 @pytest.fixture
