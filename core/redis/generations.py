@@ -139,13 +139,17 @@ def read(alias: str, entry_key: str, generation_keys: Sequence[str]) -> Lookup:
             _replay_pending(alias, cache)
         *generations, entry = _fetch(cache, [*generation_keys, entry_key])
         if None in generations:
-            missing = [key for key, value in zip(generation_keys, generations) if value is None]
+            missing = [
+                key
+                for key, value in zip(generation_keys, generations, strict=True)
+                if value is None
+            ]
             for key in missing:
                 cache.add(key, fresh_generation(), timeout=None)
             found = cache.get_many(missing)
             generations = [
                 found.get(key) if value is None else value
-                for key, value in zip(generation_keys, generations)
+                for key, value in zip(generation_keys, generations, strict=True)
             ]
             if None in generations:
                 return Lookup(None)
