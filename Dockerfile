@@ -10,7 +10,13 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
-RUN useradd --system --home /app erp && mkdir -p /app/media /app/staticfiles && chown -R erp /app/media /app/staticfiles
-USER erp
+# Static files are baked into the image (whitenoise serves them): pods run with a read-only
+# root filesystem (deploy/k8s). collectstatic needs no database or secret.
+RUN DJANGO_SETTINGS_MODULE=config.settings.dev STATIC_ROOT=/app/staticfiles \
+        python manage.py collectstatic --no-input
+# uid 10001: the runAsUser of the Kubernetes manifests.
+RUN useradd --system --uid 10001 --home /app erp && mkdir -p /app/media \
+    && chown -R erp /app/media /app/staticfiles
+USER 10001
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--config", "config/gunicorn.py"]

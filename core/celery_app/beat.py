@@ -197,6 +197,17 @@ class DatabaseScheduler(_DatabaseScheduler):
             return self._step()
         return min(super().tick(*args, **kwargs), self._step())
 
+    def reserve(self, entry):
+        """django-celery-beat's ``reserve`` advances the entry's model but leaves the old entry
+        (with the old ``last_run_at``) in the schedule; when the heap is then rebuilt from the
+        schedule (after any "Schedule changed", e.g. another beat starting or an admin edit)
+        that entry looks due again and is sent a second time. Keep the advanced entry, as
+        celery's own ``Scheduler.reserve`` does."""
+        new_entry = super().reserve(entry)
+        if self._schedule is not None and entry.name in self._schedule:
+            self._schedule[entry.name] = new_entry
+        return new_entry
+
     def apply_entry(self, entry, producer=None):
         """Persist the reserved run, check-and-extend the lease, then send (the fence)."""
         # ``reserve`` has advanced last_run_at in memory: save it first, so that a beat taking
@@ -211,7 +222,18 @@ class DatabaseScheduler(_DatabaseScheduler):
             self._lose(f"not sending {entry.name}")
             return None
         self._last_renew = time.monotonic()
-        logger.info("beat.dispatch entry=%s task=%s by=%s", entry.name, entry.task, self.lease.name)
+        # run_at: the time this run was reserved for (its new last_run_at): one per tick.
+        model = getattr(entry, "model", None)
+        run_at = (
+            model.last_run_at.timestamp() if getattr(model, "last_run_at", None) else time.time()
+        )
+        logger.info(
+            "beat.dispatch entry=%s task=%s by=%s run_at=%.3f",
+            entry.name,
+            entry.task,
+            self.lease.name,
+            run_at,
+        )
         return super().apply_entry(entry, producer=producer)
 
     def close(self):

@@ -54,6 +54,7 @@ def broker_for_tests(url: str, django_settings) -> Iterator[None]:
     django_settings.CELERY_BROKER_URL = url
     django_settings.CELERY_RESULT_BACKEND = url
     app._after_fork()  # forget pooled connections to the previous broker
+    _forget_result_backend()
     try:
         yield
     finally:
@@ -64,6 +65,13 @@ def broker_for_tests(url: str, django_settings) -> Iterator[None]:
             else:
                 os.environ[name] = value
         app._after_fork()
+        _forget_result_backend()
+
+
+def _forget_result_backend() -> None:
+    """The app caches its result backend per thread (``app._local.backend``), bound to the
+    result URL of the moment: drop it so the next publish doesn't reach a stopped server."""
+    app._local.__dict__.pop("backend", None)
 
 
 def worker_database_url() -> str:
