@@ -14,7 +14,8 @@ command, the shell) means actor and request id ``NULL``: the system.
 
 Audited: every concrete model with an ``organization`` foreign key to
 ``ERP_ORGANIZATION_MODEL``, the organization model itself (its own id is the organization),
-memberships, and roles (global rows: organization ``NULL``, visible in the admin only).
+memberships, and roles (global rows: organization ``NULL``, visible in the admin only). A model
+opts out with the class attribute ``audit_log = False`` (the number counters do).
 Installed after every ``migrate`` (``install_triggers``), so a new module's models are covered
 without a line of its own.
 """
@@ -111,6 +112,8 @@ def audited_models() -> list[tuple[type, str]]:
         meta = model._meta
         if meta.proxy or not meta.managed or meta.label_lower == "audit.auditrecord":
             continue
+        if getattr(model, "audit_log", True) is False:
+            continue  # the model opted out (internal bookkeeping such as number counters)
         if meta.label_lower in special:
             found.append((model, special[meta.label_lower]))
             continue
@@ -152,6 +155,14 @@ def install_triggers(using: str = "default") -> list[str]:
                 continue  # that app is migrated to zero or not yet: the next migrate covers it
             cursor.execute(trigger_sql(model, organization_column))
             tables.append(model._meta.db_table)
+        cursor.execute(TRIGGERED_TABLES_SQL)
+        for schema, table in cursor.fetchall():
+            if table not in tables:  # a model that opted out since, or is gone
+                cursor.execute(
+                    sql.SQL("DROP TRIGGER {} ON {}.{}")
+                    .format(sql.Identifier(TRIGGER), sql.Identifier(schema), sql.Identifier(table))
+                    .as_string(None)
+                )
     return tables
 
 

@@ -89,6 +89,7 @@ def test_order_placement_records_the_raw_sql_stock_take_and_the_numbered_order(o
     assert created.action == "create" and created.organization_id == org.pk
     assert created.changes["number"] == [None, order.number]  # taken by the INSERT's SQL
     assert created.actor_id is None and created.request_id is None  # a service: the system
+    assert not records(object_type="orders.ordernumbercounter")  # opted out (audit_log = False)
 
 
 def test_invoice_transitions_are_recorded(org):
