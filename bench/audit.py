@@ -9,8 +9,9 @@ role, no prefix), so both modes see the same machine load. Cases:
   (token auth, RBAC, middleware) in-process: one audited row per call;
 - ``order placement (API)``: ``POST /api/v1/orders/`` with 3 lines: 4 audited rows per call
   (the order, 3 stock takes by the raw-SQL UPDATE);
-- the same two as direct service calls (``save()``, ``place_order``): no HTTP stack, so the
-  trigger's share is at its largest (the worst case, reported, not the target).
+- the same two as direct service calls (``save()``, ``place_order``), and one bare single-row
+  ``UPDATE`` statement: no HTTP stack, so the trigger's share is at its largest (worst cases,
+  reported, not the target; the raw row shows the trigger's own cost per row).
 
 No HTTP server: gunicorn/wrk would add fixed costs that make the ratio look smaller. The target
 (issue 11) is at most 15% slower on the API cases; the exit status says whether it was met.
@@ -83,11 +84,15 @@ CASES = {{
     "order placement (API)": lambda i: expect(client.post("/api/v1/orders/", {{"lines": [
         {{"product": p, "quantity": 1}} for p in lines(i)]}}, format="json"), 201),
     "product update (service)": lambda i: _rename(i).save(),
+    "stock update (raw SQL, 1 row)": lambda i: _raw.execute(
+        "UPDATE products_product SET stock = stock - 1 WHERE id = %s", [ids[i % len(ids)]]),
     "order placement (service)": lambda i: place_order(
         organization_id=org.pk, user_id=user.pk, metadata={{}},
         lines=[LineRequest(p, 1) for p in lines(i)]),
 }}
 _cache = {{p.pk: p for p in products}}
+from django.db import connection
+_raw = connection.cursor()
 def _rename(i):
     product = _cache[ids[i % len(ids)]]
     product.name = f"s{{i}}"

@@ -159,3 +159,21 @@ def test_admin_changes_record_the_staff_user(client, org, product, django_user_m
     assert record.actor_id == staff.pk and record.organization_id == org.pk
     assert record.changes["name"] == ["Acme", "Acme Renamed"]
     assert record.request_id
+
+
+def test_audit_log_enabled_false_drops_the_triggers_and_migrate_puts_them_back(
+    org, product, settings
+):
+    from core.audit.triggers import install_triggers_after_migrate
+
+    try:
+        settings.AUDIT_LOG_ENABLED = False
+        install_triggers_after_migrate()
+        Product.objects.filter(pk=product.pk).update(name="unrecorded")
+        assert not records(object_type="products.product", action="update")
+    finally:
+        settings.AUDIT_LOG_ENABLED = True
+        install_triggers_after_migrate()
+    Product.objects.filter(pk=product.pk).update(name="recorded")
+    (update,) = records(object_type="products.product", action="update")
+    assert update.changes == {"name": ["unrecorded", "recorded"]}
