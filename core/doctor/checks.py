@@ -250,7 +250,14 @@ def _pg_connections(ctx: Context, cursor) -> Finding:
 
 
 def _redis_where(client) -> str:
-    kwargs = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    if hasattr(pool, "get_master_address"):  # redis.sentinel.SentinelConnectionPool
+        try:
+            host, port = pool.get_master_address()
+        except Exception as exc:  # noqa: BLE001 - no master known: say so, the checks go on
+            return f"Sentinel master {pool.service_name!r} (unknown: {type(exc).__name__})"
+        return f"{host}:{port} (Sentinel master {pool.service_name!r})"
+    kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix:{kwargs['path']}"
     return f"{kwargs.get('host')}:{kwargs.get('port')}"
@@ -319,17 +326,14 @@ def redis_checks(ctx: Context):
 
 
 def sentinel_findings(ctx: Context):
-    """Sentinel quorum, where Sentinel is configured (REDIS_SENTINELS)."""
-    sentinels = getattr(settings, "REDIS_SENTINELS", None)
-    if not sentinels:
+    """Sentinel (REDIS_SENTINELS): every sentinel answers, names the master, and
+    ``SENTINEL CKQUORUM`` holds (core.redis.sentinel.doctor_checks)."""
+    from core.redis.sentinel import configured, doctor_checks
+
+    if not configured():
         yield Finding("redis.sentinel", OK, "Sentinel not configured")
         return
-    yield Finding(
-        "redis.sentinel",
-        WARN,
-        "Sentinel is configured but this version of doctor cannot check its quorum",
-        "Check with `redis-cli -p 26379 sentinel ckquorum <master>` (docs/caching.md).",
-    )
+    yield from doctor_checks(ctx)
 
 
 # --- celery ------------------------------------------------------------------------------------
