@@ -13,10 +13,15 @@ Sentinel had not received the write that put them in the unacked hash yet).
 
 from __future__ import annotations
 
+import logging
+
+from celery import bootsteps
 from celery.worker import state
 from celery.worker.consumer import Consumer as CeleryConsumer
 
 from . import redelivery
+
+logger = logging.getLogger("core.celery_app")
 
 
 class Consumer(CeleryConsumer):
@@ -32,3 +37,22 @@ class Consumer(CeleryConsumer):
             redelivery.on_connection_lost(self.hostname, held)
         finally:
             super().on_close()
+
+
+class RedeliverAfterReconnect(bootsteps.StartStopStep):
+    """A consumer step, started again each time the consumer has reconnected to the broker:
+    the messages held on the lost connection go back to their queue at once
+    (``redelivery.on_consumer_restart``; recorded by ``core.celery_app.consumer``)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c):
+        if c.restart_count > 0:
+            try:
+                redelivery.on_consumer_restart(c.hostname)
+            except Exception as exc:  # noqa: BLE001 - the orphan scan restores them later
+                logger.warning(
+                    "task.redelivery_failed after reconnect: %s (the orphan scan retries in "
+                    "CELERY_ORPHAN_AFTER seconds)",
+                    exc,
+                )

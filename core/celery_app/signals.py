@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import time
 
-from celery import bootsteps, signals
+from celery import signals
 from django.db import connections
 
 from . import monitor, redelivery
-from .app import app
 
 logger = logging.getLogger("core.celery_app")
 
@@ -92,28 +91,6 @@ def _on_task_received(sender=None, request=None, **kwargs):
     hostname = getattr(sender, "hostname", None)
     if tag and hostname:
         _safely(redelivery.record_owner, tag, hostname)
-
-
-class RedeliverAfterReconnect(bootsteps.StartStopStep):
-    """A consumer step, started again each time the consumer has reconnected to the broker:
-    the messages held on the lost connection go back to their queue at once
-    (``redelivery.on_consumer_restart``; recorded by ``core.celery_app.consumer``)."""
-
-    requires = ("celery.worker.consumer.tasks:Tasks",)
-
-    def start(self, c):
-        if c.restart_count > 0:
-            try:
-                redelivery.on_consumer_restart(c.hostname)
-            except Exception as exc:  # noqa: BLE001 - the orphan scan restores them later
-                logger.warning(
-                    "task.redelivery_failed after reconnect: %s (the orphan scan retries in "
-                    "CELERY_ORPHAN_AFTER seconds)",
-                    exc,
-                )
-
-
-app.steps["consumer"].add(RedeliverAfterReconnect)
 
 
 @signals.worker_ready.connect

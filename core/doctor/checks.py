@@ -328,13 +328,41 @@ def redis_checks(ctx: Context):
 
 def sentinel_findings(ctx: Context):
     """Sentinel (REDIS_SENTINELS): every sentinel answers, names the master, and
-    ``SENTINEL CKQUORUM`` holds (core.redis.sentinel.doctor_checks)."""
-    from core.redis.sentinel import configured, doctor_checks
+    ``SENTINEL CKQUORUM`` holds (read by core.redis.sentinel.state, as readiness does)."""
+    from core.redis import sentinel
 
-    if not configured():
+    if not sentinel.configured():
         yield Finding("redis.sentinel", OK, "Sentinel not configured")
         return
-    yield from doctor_checks(ctx)
+    doc = "docs/caching.md#redis-sentinel"
+    name = sentinel.master_name()
+    current = sentinel.state()
+    total = len(current.sentinels)
+    all_up = current.reachable == total
+    yield Finding(
+        "redis.sentinel_reachable",
+        OK if all_up else (FAIL if not current.reachable else ctx.rule(False)),
+        f"{current.reachable}/{total} sentinels answer"
+        + "".join(f"; {k}: {v}" for k, v in current.sentinels.items() if v != "ok"),
+        "" if all_up else f"Start the sentinels or fix REDIS_SENTINELS: {doc}",
+    )
+    if current.master:
+        yield Finding("redis.sentinel_master", OK, f"master {name!r} is {current.master}")
+    else:
+        yield Finding(
+            "redis.sentinel_master",
+            FAIL,
+            f"no sentinel names a master {name!r}",
+            f"Check REDIS_SENTINEL_MASTER against `sentinel monitor` in sentinel.conf: {doc}",
+        )
+    yield Finding(
+        "redis.sentinel_quorum",
+        OK if current.quorum_ok else FAIL,
+        f"SENTINEL CKQUORUM {name}: {current.quorum or 'no sentinel answered'}"[:300],
+        ""
+        if current.quorum_ok
+        else f"Start enough sentinels for the quorum (and a majority) to authorize a failover: {doc}",
+    )
 
 
 # --- celery ------------------------------------------------------------------------------------

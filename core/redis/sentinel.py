@@ -8,7 +8,7 @@ redelivery, ops history: ``core.celery_app.monitor.broker_redis``) gets its clie
 ``Sentinel(...).master_for(...)``, nothing hand-written.
 
 Readiness (``redis_sentinel``) shows the current master; ``manage.py doctor`` checks the quorum
-(``SENTINEL CKQUORUM``). Both read the sentinels of ``REDIS_SENTINELS``.
+(``SENTINEL CKQUORUM``; ``core.doctor.checks.sentinel_findings``). Both read :func:`state`.
 """
 
 from __future__ import annotations
@@ -151,42 +151,3 @@ def readiness() -> dict:
     if not current.quorum_ok:
         raise NoMaster(f"master {current.master}, but no quorum to fail over: {current.quorum}")
     return details
-
-
-def doctor_checks(ctx):
-    """``redis.sentinel_*`` findings; nothing when Sentinel is not configured."""
-    from core.doctor import FAIL, OK, Finding
-
-    if not configured():
-        return
-    doc = "docs/caching.md#redis-sentinel"
-    current = state()
-    total = len(current.sentinels)
-    yield Finding(
-        "redis.sentinel_reachable",
-        OK if current.reachable == total else (FAIL if not current.reachable else ctx.rule(False)),
-        f"{current.reachable}/{total} sentinels answer"
-        + "".join(f"; {k}: {v}" for k, v in current.sentinels.items() if v != "ok"),
-        "" if current.reachable == total else f"Start the sentinels or fix REDIS_SENTINELS: {doc}",
-    )
-    if current.master:
-        yield Finding(
-            "redis.sentinel_master",
-            OK,
-            f"master {master_name()!r} is {current.master}",
-        )
-    else:
-        yield Finding(
-            "redis.sentinel_master",
-            FAIL,
-            f"no sentinel names a master {master_name()!r}",
-            f"Check REDIS_SENTINEL_MASTER against `sentinel monitor` in sentinel.conf: {doc}",
-        )
-    yield Finding(
-        "redis.sentinel_quorum",
-        OK if current.quorum_ok else FAIL,
-        f"SENTINEL CKQUORUM {master_name()}: {current.quorum or 'no sentinel answered'}"[:300],
-        ""
-        if current.quorum_ok
-        else f"Start enough sentinels for the quorum (and a majority) to authorize a failover: {doc}",
-    )
