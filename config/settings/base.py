@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view whose database is unreachable answers 503 + Retry-After, not 500 (core/db/outage.py).
+    "core.db.outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -75,6 +77,8 @@ TEMPLATES = [
 # --- Database (PostgreSQL only; core.checks refuses anything else or a server older than 14) ---
 DATABASES = {"default": database_config(env)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Seconds in the Retry-After of the 503 answered while the database is unreachable.
+DB_OUTAGE_RETRY_AFTER = env.int("DB_OUTAGE_RETRY_AFTER", default=5)
 MINIMUM_POSTGRES_VERSION = 14
 
 AUTH_USER_MODEL = "users.User"

@@ -18,6 +18,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.db.outage import is_outage, outage_response
+
 logger = logging.getLogger(__name__)
 
 
@@ -79,6 +81,8 @@ class DomainError(Exception):
 
 
 def exception_handler(exc, context):
+    if is_outage(exc):  # the database is unreachable: 503 + Retry-After, not 500
+        return outage_response(exc)
     if isinstance(exc, DomainError):
         return Response(exc.payload, status=exc.status_code)
     # ProtectedError/RestrictedError subclass IntegrityError: test them first.
