@@ -260,7 +260,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
-# django-celery-beat's DatabaseScheduler (schedules in the admin) + a liveness heartbeat.
+# django-celery-beat's DatabaseScheduler (schedules in the admin) + a liveness heartbeat + a
+# lease so that only one of several beats dispatches (core/celery_app/beat.py).
 CELERY_BEAT_SCHEDULER = "core.celery_app.beat:DatabaseScheduler"
 CELERY_IMPORTS = ["core.db.tasks"]
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
@@ -324,6 +325,9 @@ CELERY_WORKER_HEARTBEAT_MAX_AGE = env.int("CELERY_WORKER_HEARTBEAT_MAX_AGE", def
 # held are put back on their queues (core/celery_app/redelivery.py; not the visibility timeout).
 CELERY_ORPHAN_AFTER = env.int("CELERY_ORPHAN_AFTER", default=30)
 CELERY_BEAT_HEARTBEAT_MAX_AGE = env.int("CELERY_BEAT_HEARTBEAT_MAX_AGE", default=60)
+# Seconds of the beat lease (core/celery_app/beat.py): any number of beats may run, the holder
+# dispatches and renews every TTL/4 s; a standby takes over within TTL + TTL/4 s of its death.
+CELERY_BEAT_LOCK_TTL = env.int("CELERY_BEAT_LOCK_TTL", default=20)
 
 # --- Outbox (core.outbox) ---
 OUTBOX_RELAY_INTERVAL = env.int("OUTBOX_RELAY_INTERVAL", default=10)  # seconds, beat schedule

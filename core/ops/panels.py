@@ -254,9 +254,14 @@ def celery_panel() -> dict:
     }
     history.record_sample({name: d.ready for name, d in status.queues.items()}, totals)
     deltas = history.task_deltas(history.samples(), totals)
+    from core.celery_app.beat import beat_lock_status
+
     beat_limit = settings.CELERY_BEAT_HEARTBEAT_MAX_AGE
+    beat_lock = beat_lock_status()
     beat_ok = (
-        status.beat_age is not None and status.beat_age <= beat_limit and len(status.beats) <= 1
+        status.beat_age is not None
+        and status.beat_age <= beat_limit
+        and len(beat_lock.dispatchers) <= 1
     )
     outbox_ok = oldest is None or oldest <= settings.OUTBOX_BACKLOG_MAX_AGE
     items = [
@@ -270,7 +275,13 @@ def celery_panel() -> dict:
             "label": "beat heartbeat",
             "value": fmt_age(status.beat_age)
             + (" ago" if status.beat_age is not None else "")
-            + (f" ({len(status.beats)} beats tick!)" if len(status.beats) > 1 else ""),
+            + (f" (held by {beat_lock.holder})" if beat_lock.holder else "")
+            + (f", {len(beat_lock.standbys)} standby" if beat_lock.standbys else "")
+            + (
+                f" ({len(beat_lock.dispatchers)} beats dispatch!)"
+                if len(beat_lock.dispatchers) > 1
+                else ""
+            ),
             "status": OK if beat_ok else FAIL,
         },
         {

@@ -48,6 +48,19 @@ class Command(BaseCommand):
         )
         beat = "never seen" if status.beat_age is None else f"{status.beat_age:.0f}s ago"
         rows.append(("beat last heartbeat", beat, ""))
+        if status.broker_ok:
+            from core.celery_app.beat import beat_lock_status
+
+            lock = beat_lock_status()
+            rows.append(
+                (
+                    "beat lock holder",
+                    lock.holder or "nobody",
+                    lock.error
+                    or (f"lease {lock.ttl_left:g}s left" if lock.ttl_left is not None else ""),
+                )
+            )
+            rows.append(("beat standbys", str(len(lock.standbys)), ", ".join(lock.standbys)))
         if ping and status.broker_ok:
             from core.celery_app import app
 
