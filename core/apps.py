@@ -13,6 +13,7 @@ class CoreConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the PostgreSQL system checks)
         from .celery_app import health as celery_health  # noqa: F401  (readiness checks)
         from .celery_app import metrics as celery_metrics  # noqa: F401  (collectors)
+        from .db import health as db_health  # noqa: F401  (readiness: wraparound, autovacuum)
         from .db import metrics as db_metrics  # noqa: F401
         from .db.invalidation import connect_all
         from .doctor.checks import register_all as register_doctor_checks

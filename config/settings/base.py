@@ -77,6 +77,9 @@ TEMPLATES = [
 # --- Database (PostgreSQL only; core.checks refuses anything else or a server older than 14) ---
 DATABASES = {"default": database_config(env)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Transaction-ID age (age(datfrozenxid), wraparound at ~2.1e9) above which /health/ready/ is
+# degraded (docs/database.md, "Wraparound and vacuum health").
+DATABASE_XID_AGE_WARN = env.int("DATABASE_XID_AGE_WARN", default=1_200_000_000)
 # Seconds in the Retry-After of the 503 answered while the database is unreachable.
 DB_OUTAGE_RETRY_AFTER = env.int("DB_OUTAGE_RETRY_AFTER", default=5)
 MINIMUM_POSTGRES_VERSION = 14

@@ -146,8 +146,10 @@ class ClusterSet:
         cluster.start()
         return cluster
 
-    def standby(self, of: Cluster, name: str = "standby", extra_config: str = "") -> Cluster:
-        """``pg_basebackup -R`` from ``of`` (streaming, its own port) and start it."""
+    def standby(
+        self, of: Cluster, name: str = "standby", extra_config: str = "", port: int | None = None
+    ) -> Cluster:
+        """``pg_basebackup -R`` from ``of`` (streaming, on ``port`` or a free one) and start it."""
         pgdata = self.root / name
         _run_as_owner(
             [
@@ -168,7 +170,7 @@ class ClusterSet:
             ],
             timeout=300,
         )
-        cluster = Cluster(self.bindir, pgdata, free_port(), name)
+        cluster = Cluster(self.bindir, pgdata, port or free_port(), name)
         cluster.append_config(f"port = {cluster.port}\n" + extra_config)
         # -R wrote primary_conninfo into postgresql.auto.conf (which wins over postgresql.conf):
         # override it there, with an application_name synchronous_standby_names can name.
