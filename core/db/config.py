@@ -99,9 +99,13 @@ def database_config_for_url(
     - ``DB_POOL`` (default false): use Django's psycopg connection pool instead of persistent
       connections (``DB_POOL_MIN_SIZE``/``DB_POOL_MAX_SIZE``/``DB_POOL_TIMEOUT``). Django requires
       ``CONN_MAX_AGE=0`` with a pool, so it is forced.
-    - ``DB_PGBOUNCER`` (default false): behind PgBouncer in *transaction* pooling mode server-side
-      cursors break (the cursor lives on a server connection the next statement may not get),
-      so ``DISABLE_SERVER_SIDE_CURSORS`` is set. Don't combine with ``DB_POOL``.
+    - ``DB_PGBOUNCER`` (default false): behind PgBouncer in *transaction* pooling mode nothing
+      may live in a server session longer than a transaction. Server-side cursors would (the
+      cursor lives on a server connection the next statement may not get), so
+      ``DISABLE_SERVER_SIDE_CURSORS`` is set; so would psycopg's prepared statements, so
+      ``prepare_threshold`` is pinned to ``None`` (Django's default, made explicit so an
+      ``OPTIONS`` override can't turn them on; the URL can't carry ``server_side_binding``:
+      libpq refuses unknown parameters). Don't combine with ``DB_POOL``.
     - ``DB_SSLMODE`` / ``DB_SSLROOTCERT``: TLS to the server (e.g. ``verify-full`` + CA file).
     - ``DB_CONNECT_TIMEOUT`` (seconds, default 2; libpq's minimum): how long a dead server
       can stall a connection attempt.
@@ -134,6 +138,7 @@ def database_config_for_url(
                 "transaction mode, unset DB_POOL."
             )
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        options["prepare_threshold"] = None
 
     config["OPTIONS"] = options
     config.setdefault("TEST", {})

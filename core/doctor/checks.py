@@ -27,6 +27,7 @@ DOC_REDIS_DOWN = "docs/caching.md#when-redis-is-down"
 DOC_CELERY = "docs/celery.md#processes"
 DOC_CELERY_MONITORING = "docs/celery.md#monitoring"
 DOC_OUTBOX = "docs/celery.md#enqueue-only-after-commit-the-outbox"
+DOC_DEAD_LETTERS = "docs/celery.md#retries-and-dead-letters"
 DOC_BACKUPS = "docs/backups.md#nightly-backup--verify"
 DOC_RETENTION = "docs/backups.md#retention"
 DOC_SECURITY = "docs/operations.md#security-settings"
@@ -260,7 +261,14 @@ def _pg_connections(ctx: Context, cursor) -> Finding:
 
 
 def _redis_where(client) -> str:
-    kwargs = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    if hasattr(pool, "get_master_address"):  # redis.sentinel.SentinelConnectionPool
+        try:
+            host, port = pool.get_master_address()
+        except Exception as exc:  # noqa: BLE001 - no master known: say so, the checks go on
+            return f"Sentinel master {pool.service_name!r} (unknown: {type(exc).__name__})"
+        return f"{host}:{port} (Sentinel master {pool.service_name!r})"
+    kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix:{kwargs['path']}"
     return f"{kwargs.get('host')}:{kwargs.get('port')}"
@@ -329,16 +337,41 @@ def redis_checks(ctx: Context):
 
 
 def sentinel_findings(ctx: Context):
-    """Sentinel quorum, where Sentinel is configured (REDIS_SENTINELS)."""
-    sentinels = getattr(settings, "REDIS_SENTINELS", None)
-    if not sentinels:
+    """Sentinel (REDIS_SENTINELS): every sentinel answers, names the master, and
+    ``SENTINEL CKQUORUM`` holds (read by core.redis.sentinel.state, as readiness does)."""
+    from core.redis import sentinel
+
+    if not sentinel.configured():
         yield Finding("redis.sentinel", OK, "Sentinel not configured")
         return
+    doc = "docs/caching.md#redis-sentinel"
+    name = sentinel.master_name()
+    current = sentinel.state()
+    total = len(current.sentinels)
+    all_up = current.reachable == total
     yield Finding(
-        "redis.sentinel",
-        WARN,
-        "Sentinel is configured but this version of doctor cannot check its quorum",
-        "Check with `redis-cli -p 26379 sentinel ckquorum <master>` (docs/caching.md).",
+        "redis.sentinel_reachable",
+        OK if all_up else (FAIL if not current.reachable else ctx.rule(False)),
+        f"{current.reachable}/{total} sentinels answer"
+        + "".join(f"; {k}: {v}" for k, v in current.sentinels.items() if v != "ok"),
+        "" if all_up else f"Start the sentinels or fix REDIS_SENTINELS: {doc}",
+    )
+    if current.master:
+        yield Finding("redis.sentinel_master", OK, f"master {name!r} is {current.master}")
+    else:
+        yield Finding(
+            "redis.sentinel_master",
+            FAIL,
+            f"no sentinel names a master {name!r}",
+            f"Check REDIS_SENTINEL_MASTER against `sentinel monitor` in sentinel.conf: {doc}",
+        )
+    yield Finding(
+        "redis.sentinel_quorum",
+        OK if current.quorum_ok else FAIL,
+        f"SENTINEL CKQUORUM {name}: {current.quorum or 'no sentinel answered'}"[:300],
+        ""
+        if current.quorum_ok
+        else f"Start enough sentinels for the quorum (and a majority) to authorize a failover: {doc}",
     )
 
 
@@ -452,8 +485,26 @@ def _celery_queues(status) -> Finding:
 
 
 def dead_letter_findings(ctx: Context):
-    """Dead-lettered tasks, where a dead-letter store exists (none on this version)."""
-    return ()
+    """``celery.dead_letters``: warn while tasks that gave up wait for an operator."""
+    from core.outbox.dead_letters import dead_letter_summary
+
+    try:
+        count, oldest = dead_letter_summary()
+    except DatabaseError as exc:
+        yield Finding(
+            "celery.dead_letters", FAIL, f"dead letters unreadable: {exc}".splitlines()[0]
+        )
+        return
+    if not count:
+        yield Finding("celery.dead_letters", OK, "no dead-lettered task")
+        return
+    yield Finding(
+        "celery.dead_letters",
+        WARN,
+        f"{count} dead-lettered task(s) not re-sent, the oldest failed {oldest:.0f}s ago",
+        "List them with `manage.py retry_dead_tasks`, fix the cause (SMTP down? bad data?), "
+        f"then re-send with `manage.py retry_dead_tasks --all`: {DOC_DEAD_LETTERS}",
+    )
 
 
 # --- backups -----------------------------------------------------------------------------------
