@@ -63,8 +63,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # A view whose database is unreachable answers 503 + Retry-After, not 500 (core/db/outage.py).
-    "core.db.outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -8,9 +8,11 @@ connection, connection already closed, pool timeout) or one of the connection-cl
 read-only server: a standby during a failover). A lock timeout, a cancelled statement or a
 serialization failure is *not* an outage.
 
-Where it is caught: the DRF exception handler (``core.api.exceptions``) for API views,
-``DatabaseOutageMiddleware.process_exception`` for plain Django views, and ``server_error``
-(``handler500``) for anything raised in a middleware. All three answer with
+Where it is caught: the DRF exception handler (``core.api.exceptions``) for API views and
+``server_error`` (``handler500``) for plain Django views and middlewares.
+(``DatabaseOutageMiddleware`` exists for projects that want plain views answered without the
+500 path; it is not in MIDDLEWARE: every extra middleware layer costs stack frames, and the
+JSON nesting limits are checked close to Python's recursion limit.) All three answer with
 ``outage_response``: 503, ``Retry-After: DB_OUTAGE_RETRY_AFTER`` (seconds, default 5) and
 ``{"detail": ..., "code": "database_unavailable"}``.
 
