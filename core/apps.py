@@ -43,6 +43,9 @@ class CoreConfig(AppConfig):
         register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
         register_builtin_panels()  # /ops/ sections (core.ops; files: the files app)
         ops_sampling.connect()  # request rate/latency for the /ops/ charts
+        from .requestid import clear_on_request_finished
+
+        clear_on_request_finished()  # the request id ContextVar ends with its request
         from django.contrib import admin
 
         admin.site.index_template = "ops/admin_index.html"  # links the admin index to /ops/

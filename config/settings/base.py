@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "corsheaders",
     "core",
     "core.outbox",
     "api.v1.base_models.user",
@@ -44,7 +45,12 @@ ERP_MEMBERSHIP_MODEL = "organizations.Membership"
 ERP_ROLE_MODEL = "organizations.Role"
 
 MIDDLEWARE = [
+    # First: every response (also those of the middlewares below) carries X-Request-ID, and
+    # every log line of the request its id (core.requestid).
+    "core.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before whitenoise and CommonMiddleware, which can answer without the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -239,6 +245,24 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- CORS (django-cors-headers; docs/api.md "CORS") ---
+# Browser origins allowed to call the API (https://app.example.com,...); empty: none, the API is
+# same-origin only. Token auth needs no cookies: credentials stay off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+    "x-organization",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Content-Disposition")
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=3600)
+
 # --- Monitoring ---
 # /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
@@ -340,13 +364,33 @@ BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 BENCH_URLCONF = "bench.bare"  # the URLconf served when BENCH_ENDPOINTS is on
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# LOG_FORMAT=plain (default: one readable line) or json (one JSON object per line, for log
+# shippers; python-json-logger). Every line carries the request id (core.requestid): web,
+# worker, beat and manage.py all load these settings.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "core.requestid.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -392,3 +436,18 @@ DOCTOR_BACKUP_MAX_AGE_HOURS = env.float("DOCTOR_BACKUP_MAX_AGE_HOURS", default=2
 # request counts to the broker's Redis (the charts' rolling hour).
 OPS_REFRESH_SECONDS = env.float("OPS_REFRESH_SECONDS", default=10.0)
 OPS_REQUEST_FLUSH_SECONDS = env.float("OPS_REQUEST_FLUSH_SECONDS", default=5.0)
+
+# --- Error reporting (sentry-sdk; docs/operations.md "Sentry") ---
+# Set SENTRY_DSN to report unhandled errors of web requests, Celery tasks and commands.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from core.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=APP_VERSION,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

@@ -26,6 +26,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.celery_app.base import check_task_arguments
+from core.requestid import CELERY_HEADER, get_request_id
 
 from .models import OutboxMessage
 
@@ -51,6 +52,9 @@ def enqueue(task, *, args: Iterable = (), kwargs: dict | None = None, **options)
     """
     args, kwargs = list(args), dict(kwargs or {})
     check_task_arguments(task, args, kwargs)
+    request_id = get_request_id()
+    if request_id:  # the worker logs the id of the request that queued the task
+        options["headers"] = {**options.get("headers", {}), CELERY_HEADER: request_id}
     now = timezone.now()
     message = OutboxMessage.objects.create(
         task_name=task.name,

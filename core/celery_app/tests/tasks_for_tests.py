@@ -30,3 +30,9 @@ def noop() -> None:
 def record_worker_pid(*, key: str, redis_url: str) -> None:
     """Store the pid of the worker main process running this task (the pool child's parent)."""
     redis.Redis.from_url(redis_url).set(key, os.getppid())
+
+
+@erp_task(name="tests.fail")
+def fail(*, marker: str) -> None:
+    """Always fails (not a transient error: no retry); Sentry tests look for ``marker``."""
+    raise ValueError(f"task failed on purpose: {marker}")
