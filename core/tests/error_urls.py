@@ -11,3 +11,12 @@ def boom(request):
 
 
 urlpatterns = [path("api/v1/test-boom/", boom), *base_patterns]
+
+
+def inline_script(request):
+    from django.http import HttpResponse
+
+    return HttpResponse("<html><body><script>document.title='ran'</script></body></html>")
+
+
+urlpatterns.insert(0, path("api/v1/test-inline/", inline_script))
