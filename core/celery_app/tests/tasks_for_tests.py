@@ -36,3 +36,9 @@ def record_worker_pid(*, key: str, redis_url: str) -> None:
 def fail(*, marker: str) -> None:
     """Always fails (not a transient error: no retry); Sentry tests look for ``marker``."""
     raise ValueError(f"task failed on purpose: {marker}")
+
+
+@erp_task(name="tests.beat_tick")
+def beat_tick(*, key: str, redis_url: str) -> None:
+    """One periodic run: append the time it ran (the beat-lock test counts them)."""
+    redis.Redis.from_url(redis_url).rpush(key, time.time())
