@@ -67,3 +67,24 @@ def when_ready(server):
     """In the master, after the preloaded app is imported and before any worker forks."""
     gc.collect()
     gc.freeze()
+
+
+# Request metrics across workers (core.metrics.requests): with PROMETHEUS_MULTIPROC_DIR set, each
+# worker writes its counters there and /metrics adds them up. Stale files of a previous run are
+# removed at start; a worker that exits is marked dead (its gauges dropped, counters kept).
+_prometheus_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def on_starting(server):
+    if _prometheus_dir:
+        os.makedirs(_prometheus_dir, exist_ok=True)
+        for name in os.listdir(_prometheus_dir):
+            if name.endswith(".db"):
+                os.remove(os.path.join(_prometheus_dir, name))
+
+
+def child_exit(server, worker):
+    if _prometheus_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

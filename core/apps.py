@@ -18,6 +18,7 @@ class CoreConfig(AppConfig):
         from .doctor.checks import register_all as register_doctor_checks
         from .health import checks as health_checks  # noqa: F401
         from .metrics import collectors  # noqa: F401
+        from .metrics import requests as request_metrics  # noqa: F401  (collector)
         from .ops import sampling as ops_sampling
         from .ops.panels import register_builtin_panels
         from .permissions.grants import ensure_builtin_roles

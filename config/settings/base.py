@@ -51,6 +51,8 @@ MIDDLEWARE = [
     # First: every response (also those of the middlewares below) carries X-Request-ID, and
     # every log line of the request its id (core.requestid).
     "core.requestid.RequestIdMiddleware",
+    # Request counter and latency histogram by route pattern for /metrics (core.metrics.requests).
+    "core.metrics.requests.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before whitenoise and CommonMiddleware, which can answer without the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
@@ -328,6 +330,8 @@ CONTENT_SECURITY_POLICY = ERP_CONTENT_SECURITY_POLICY if CSP_ENABLED else None
 # bearer (or a staff session) shows /health/ready/'s details; anyone else gets statuses only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_REQUIRE_TOKEN = env.bool("METRICS_REQUIRE_TOKEN", default=False)
+# erp_http_requests_total / erp_http_request_duration_seconds (off: the benchmark's baseline).
+REQUEST_METRICS_ENABLED = env.bool("REQUEST_METRICS_ENABLED", default=True)
 # Collectors and readiness checks are registered by each module (core.registry).
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 HEALTH_CHECK_KEEP_CONNECTIONS = True
