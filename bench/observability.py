@@ -5,7 +5,9 @@ Two gunicorns as in `make run` (2 workers each; the metrics one in prometheus_cl
 multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``) on one database of 10,000 products; wrk -t2 -c16
 alternates between them (interleaved rounds, medians), so both see the same machine. Target: the
 metrics cost at most 3% of list throughput. At the end the metrics server's /metrics must count
-every list request the rounds made (the workers' files are added up).
+every list request the rounds made (the workers' files are added up). wrk's req/s on a shared
+2-core machine drifts by more than the effect, so the run also measures the CPU time per list
+request in one process, metrics off and on in alternating blocks (``time.process_time``).
 
 Run: `make bench-observability` (or .venv/bin/python -m bench.observability [--seconds N]).
 """
@@ -13,6 +15,7 @@ Run: `make bench-observability` (or .venv/bin/python -m bench.observability [--s
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import tempfile
@@ -32,6 +35,28 @@ from .common import (
 
 DBNAME = "erp_bench_observability"
 TARGET = 0.03
+
+# In-process CPU time per products-list request (Django's test client, no network), metrics on
+# and off in alternating blocks: time.process_time() counts this process's CPU only, so the
+# other work on a shared machine does not blur the ratio the way it blurs wrk's req/s.
+CPU_SCRIPT = """
+import json, statistics, time
+from django.conf import settings
+from django.test import Client
+client = Client(HTTP_AUTHORIZATION="Token {token}", HTTP_X_ORGANIZATION="{org}")
+settings.ALLOWED_HOSTS = ["*"]
+for _ in range(50):
+    assert client.get("/api/v1/products/").status_code == 200
+samples = {{"off": [], "on": []}}
+for block in range({blocks}):
+    for state in ("off", "on"):
+        settings.REQUEST_METRICS_ENABLED = state == "on"
+        started = time.process_time()
+        for _ in range({per_block}):
+            client.get("/api/v1/products/")
+        samples[state].append((time.process_time() - started) * 1000 / {per_block})
+print("CPU " + json.dumps({{k: statistics.median(v) for k, v in samples.items()}}))
+"""
 
 
 def list_requests_counted(base: str) -> float:
@@ -78,6 +103,10 @@ def main() -> None:
                 if server is on:
                     sent += result["rps"] * args.seconds
         counted = list_requests_counted(on.base) - warm_count
+    step("in-process CPU time per list request, metrics off/on in alternating blocks")
+    script = CPU_SCRIPT.format(token=values["TOKEN"], org=values["ORG"], blocks=10, per_block=40)
+    out = manage(bench_env(DBNAME, **common), "shell", "-c", script)
+    cpu = json.loads(out.split("CPU ", 1)[1])
     figures = {
         name: {key: statistics.median(r[key] for r in rs) for key in ("rps", "p50", "p99")}
         | {"errors": sum(r["errors"] for r in rs)}
@@ -105,6 +134,18 @@ def main() -> None:
         f"\ncost: {cost * 100:+.1f}% of list throughput (target <= {TARGET * 100:.0f}%); "
         f"/metrics counted {counted:.0f} list requests for ~{sent:.0f} sent (wrk's rate x time)"
     )
+    cpu_cost = cpu["on"] / cpu["off"] - 1
+    print_table(
+        "CPU time per products-list request in one process (10 alternating blocks of 40)",
+        ["case", "CPU ms/request", "vs off"],
+        [
+            ["metrics off (baseline)", f"{cpu['off']:.3f}", "1.000x"],
+            ["metrics on", f"{cpu['on']:.3f}", f"{cpu['on'] / cpu['off']:.3f}x"],
+        ],
+    )
+    print(f"CPU cost: {cpu_cost * 100:+.2f}% per list request (target <= {TARGET * 100:.0f}%)")
+    figures["in-process CPU ms/request, metrics off"] = {"rps": 1000 / cpu["off"]}
+    figures["in-process CPU ms/request, metrics on"] = {"rps": 1000 / cpu["on"]}
     results.record("observability", figures, baseline="metrics off (baseline)")
     if not args.keep:
         drop_database(DBNAME)
