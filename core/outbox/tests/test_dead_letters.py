@@ -11,6 +11,7 @@ from api.v1.sales.orders.tasks import confirmation_key, send_order_confirmation
 from core.doctor import OK, WARN, Context
 from core.doctor.checks import dead_letter_findings
 from core.outbox.models import DeadLetter, OutboxMessage, TaskEffect
+from core.testing.health import ready_with_details
 
 URL = "/api/v1/orders/"
 
@@ -175,7 +176,7 @@ def test_readiness_is_degraded_not_503_with_dead_letters(client, settings):
         task_name="tests.x", task_id="t1", exception="ValueError: x", attempts=1,
         first_failed_at="2026-01-01T00:00Z", last_failed_at="2026-01-01T00:00Z",
     )  # fmt: skip
-    response = client.get("/health/ready/")
+    response = ready_with_details(client)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
