@@ -1,7 +1,7 @@
 """Request ids: one id per request, on its response, its log lines and the tasks it enqueues.
 
 - :class:`RequestIdMiddleware` (first in ``MIDDLEWARE``) takes the client's ``X-Request-ID`` when
-  it is well formed (:data:`WELL_FORMED`: 8-128 of ``A-Z a-z 0-9 . _ : -``), else makes a new one
+  it is well formed (:data:`WELL_FORMED`: 8-64 of ``A-Z a-z 0-9 . _ : -``), else makes a new one
   (32 hex digits), keeps it in a ContextVar for the request and answers it in ``X-Request-ID``.
 - :class:`RequestIdFilter` (on the log handlers in ``LOGGING``) puts it on every log record as
   ``request_id`` (``-`` outside a request or task).
@@ -31,7 +31,7 @@ __all__ = [
 
 HEADER = "X-Request-ID"
 CELERY_HEADER = "request_id"
-WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{8,64}")  # within what the audit trigger accepts
 _META_KEY = "HTTP_X_REQUEST_ID"
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
