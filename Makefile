@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail chaos
+	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail chaos
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -103,6 +103,9 @@ chaos: install
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
 
+
+bench-audit: install services ## audit log on vs off: product updates and order placement (target <= +15%)
+	$(BIN)/python -m bench.audit
 
 bench-orders: install services ## orders/s and p50/p99, 1 and 10 organizations, next to pgbench tpcb-like
 	$(BIN)/python -m bench.orders
