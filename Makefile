@@ -96,7 +96,7 @@ bench-ops: install services ## /ops/ server time: all up, cache Redis hung, cach
 
 # Fault injection on the whole stack (docs/operations.md#make-chaos); on demand, not in `make test`.
 # Its own PostgreSQL cluster, Sentinel group and SMTP server: needs none of `services`.
-# CHAOS_ARGS=--quick for short outages (~3 min), e.g. `make chaos CHAOS_ARGS=--quick`.
+# CHAOS_ARGS=--quick for short outages (~4 min), e.g. `make chaos CHAOS_ARGS=--quick`.
 chaos: install
 	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
