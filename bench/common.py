@@ -91,7 +91,7 @@ def gunicorn(env: dict[str, str]):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine starts it slowly
         while True:
             try:
                 urllib.request.urlopen(f"{base}/health/live/", timeout=1)

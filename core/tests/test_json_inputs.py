@@ -32,6 +32,9 @@ def nested(depth: int, leaf=1):
     return {"k": value}
 
 
+VERY_DEEP = nested(900)
+
+
 def product_body(custom_fields):
     return {"sku": "SKU-J", "name": "Json", "price": "1.00", "custom_fields": custom_fields}
 
@@ -40,7 +43,7 @@ def product_body(custom_fields):
     "custom_fields, message",
     [
         (nested(MAX_DEPTH + 1), "deeper than 32"),
-        (nested(900), "deeper than 32"),
+        (VERY_DEEP, "deeper than 32"),
         ({"n": HUGE}, "64-bit"),
         ({"n": -(2**63) - 1}, "64-bit"),
         ({"list": [1, 2, [3, {"n": 2**64}]]}, "64-bit"),
@@ -52,7 +55,14 @@ def test_product_custom_fields_beyond_limits_are_400_and_write_nothing(
     client, _ = member_client(org, "admin")
     response = client.post(PRODUCTS, product_body(custom_fields), format="json")
     assert response.status_code == 400, response.content
-    assert message in response.json()["custom_fields"][0]
+    body = response.json()
+    if "custom_fields" not in body and custom_fields is VERY_DEEP:
+        # 900 levels: whether the standard library's parser runs out of stack first (a clean
+        # 400 from core.api.parsers) or the depth check names the field depends on how deep the
+        # stack already is (middleware, xdist); either way it is a 400 and nothing is written.
+        assert "nested too deeply" in body["detail"], body
+    else:
+        assert message in body["custom_fields"][0], body
     assert not Product.objects.filter(organization=org).exists()
 
 
@@ -85,10 +95,13 @@ def test_non_finite_numbers_are_400(org, member_client, literal):
     assert not Product.objects.filter(organization=org).exists()
 
 
-def test_body_nested_past_the_parsers_stack_is_400_not_500(org, member_client):
+@pytest.mark.parametrize("depth", [100_000, 900, 201])
+def test_body_nested_past_the_parsers_stack_is_400_not_500(org, member_client, depth):
+    """Past the interpreter's stack (100k), near it (900: parses, but re-encoding it deeper in
+    the request would overflow) or past the parser's limit (200): one clean 400."""
     client, _ = member_client(org, "admin")
-    body = '{"sku": "S", "name": "N", "price": "1", "custom_fields": ' + "[" * 100_000
-    body += "]" * 100_000 + "}"
+    body = '{"sku": "S", "name": "N", "price": "1", "custom_fields": ' + "[" * depth
+    body += "]" * depth + "}"
     response = client.post(PRODUCTS, body, content_type="application/json")
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["detail"]
@@ -98,7 +111,7 @@ def test_body_nested_past_the_parsers_stack_is_400_not_500(org, member_client):
 def test_order_metadata_beyond_limits_is_400_and_takes_no_stock(org, member_client):
     product = ProductFactory(organization=org, price=Decimal("2.00"), stock=5)
     client, _ = member_client(org, "member")
-    for metadata in (nested(300), {"n": HUGE}):
+    for metadata in (nested(150), {"n": HUGE}):
         response = client.post(
             ORDERS,
             {"lines": [{"product": product.pk, "quantity": 1}], "metadata": metadata},
