@@ -46,7 +46,7 @@ SYNCHRONOUS = "synchronous_standby_names = 'standby'\nsynchronous_commit = remot
 SEED = """
 import json
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from api.v1.base_models.organization.models import Membership, Organization, Role
 from api.v1.catalog.products.models import Product
 org = Organization.objects.create(name="Failover", slug="failover")
@@ -54,7 +54,7 @@ user = get_user_model().objects.create_user("bench", "bench@example.com", "bench
 Membership.objects.create(user=user, organization=org, role=Role.objects.get(name="admin"))
 product = Product.objects.create(organization=org, sku="FO-1", name="Failover", price="1.00",
                                  stock=10**9)
-print("SEED=" + json.dumps({"token": Token.objects.create(user=user).key, "org": org.slug,
+print("SEED=" + json.dumps({"token": AuthToken.objects.create(user=user)[1], "org": org.slug,
                             "product": product.pk}))
 """
 

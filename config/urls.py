@@ -5,9 +5,6 @@ from django.urls import include, path
 from core.health import views as health
 from core.metrics.views import metrics
 
-# A database outage raised outside a view (a middleware) is a 503 too, not a 500.
-handler500 = "core.db.outage.server_error"
-
 urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),

@@ -9,6 +9,8 @@ exception (500). ``config/urls.py`` points Django's ``handler400/403/404/500`` h
 
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.views import defaults
@@ -67,6 +69,11 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # A database outage (core.db.outage) is a 503 + Retry-After, not a 500, for every view.
+    from core.db.outage import is_outage, outage_response
+
+    if is_outage(exc := sys.exc_info()[1]):
+        return outage_response(exc)
     if is_api(request):
         return _json(
             request,

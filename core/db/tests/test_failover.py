@@ -12,7 +12,7 @@ import time
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from api.v1.catalog.products.tests.factories import ProductFactory
 from api.v1.sales.orders.tasks import confirmation_key
@@ -76,7 +76,7 @@ def test_failover_to_the_promoted_standby_loses_no_acknowledged_order(
     settings.OUTBOX_RELAY_INTERVAL = 1
     call_command("setup_schedules", stdout=open("/dev/null", "w"))  # relay_outbox every second
     user = add_member(org, "admin")
-    token = Token.objects.create(user=user)
+    _, token_key = AuthToken.objects.create(user=user)
     product = ProductFactory(organization=org, stock=10**9)
 
     primary = clusters.primary("primary")
@@ -116,7 +116,7 @@ def test_failover_to_the_promoted_standby_loses_no_acknowledged_order(
         try:
             web.wait_ready()
             worker.wait_ready()
-            headers = {"Authorization": f"Token {token.key}", "X-Organization": org.slug}
+            headers = {"Authorization": f"Token {token_key}", "X-Organization": org.slug}
             loads = [OrderLoad(web.base, headers, product.pk) for _ in range(2)]
             for load in loads:
                 load.start()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from api.v1.catalog.products.tests.factories import ProductFactory
 from conftest import add_member
@@ -32,12 +32,12 @@ def clusters():
 
 def test_database_outage_answers_503_with_retry_after_then_recovers(org, clusters, tmp_path):
     user = add_member(org, "admin")
-    token = Token.objects.create(user=user)
+    _, token_key = AuthToken.objects.create(user=user)
     product = ProductFactory(organization=org, stock=1000)
     primary = clusters.primary()
     clone_test_database(primary, "erp")
     web = LiveGunicorn(app_env(primary.url("erp"), DB_OUTAGE_RETRY_AFTER="7"), tmp_path, workers=1)
-    headers = {"Authorization": f"Token {token.key}", "X-Organization": org.slug}
+    headers = {"Authorization": f"Token {token_key}", "X-Organization": org.slug}
     order = {"lines": [{"product": product.pk, "quantity": 1}]}
     try:
         web.wait_ready()
