@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail
+	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-db-scale bench-tail
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -106,3 +106,6 @@ bench-pagination: install services ## list page 1 at 10k vs 1M rows, cursor deep
 
 bench-tail: install services ## tail latency at -c64/-c256 (p99 vs p50) and the -w x -c scaling curve
 	$(BIN)/python -m bench.tail
+
+bench-db-scale: install services ## products list: primary vs + 1 replica; list/orders via PgBouncer vs direct at -c64/-c256
+	$(BIN)/python -m bench.db_scale

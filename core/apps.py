@@ -40,6 +40,9 @@ class CoreConfig(AppConfig):
             expires_seconds=3 * 3600,
         )
 
+        from .db import replicas
+
+        replicas.register()  # read replicas: health, metrics, doctor (only when configured)
         register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
         register_builtin_panels()  # /ops/ sections (core.ops; files: the files app)
         ops_sampling.connect()  # request rate/latency for the /ops/ charts
