@@ -295,6 +295,22 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 # Unacked messages are redelivered after this many seconds: keep it above the longest task
 # (CELERY_TASK_TIME_LIMIT) and the longest ETA/countdown (retry backoff caps at 600 s).
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600)
+# Outgoing e-mail (SMTP backend): the password only from the environment.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# seconds: a hung SMTP server raises socket.timeout (transient: the task retries) instead of
+# holding the worker process forever
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Transient task failures (SMTP, network, database) are retried for at least this many seconds
+# after the first failure, backoff doubling from CELERY_TASK_RETRY_BACKOFF up to
+# CELERY_TASK_RETRY_BACKOFF_MAX (jittered down by up to 25 %). The waits are parked in the outbox
+# table, not held as ETA messages in Redis (docs/celery.md "Retries and dead letters").
+CELERY_TASK_RETRY_WINDOW = env.float("CELERY_TASK_RETRY_WINDOW", default=24 * 3600)
+CELERY_TASK_RETRY_BACKOFF = env.float("CELERY_TASK_RETRY_BACKOFF", default=2)
+CELERY_TASK_RETRY_BACKOFF_MAX = env.float("CELERY_TASK_RETRY_BACKOFF_MAX", default=600)
 _celery_keyprefix = env.str("CELERY_KEY_PREFIX", default="")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,

@@ -27,6 +27,7 @@ DOC_REDIS_DOWN = "docs/caching.md#when-redis-is-down"
 DOC_CELERY = "docs/celery.md#processes"
 DOC_CELERY_MONITORING = "docs/celery.md#monitoring"
 DOC_OUTBOX = "docs/celery.md#enqueue-only-after-commit-the-outbox"
+DOC_DEAD_LETTERS = "docs/celery.md#retries-and-dead-letters"
 DOC_BACKUPS = "docs/backups.md#nightly-backup--verify"
 DOC_RETENTION = "docs/backups.md#retention"
 DOC_SECURITY = "docs/operations.md#security-settings"
@@ -442,8 +443,26 @@ def _celery_queues(status) -> Finding:
 
 
 def dead_letter_findings(ctx: Context):
-    """Dead-lettered tasks, where a dead-letter store exists (none on this version)."""
-    return ()
+    """``celery.dead_letters``: warn while tasks that gave up wait for an operator."""
+    from core.outbox.dead_letters import dead_letter_summary
+
+    try:
+        count, oldest = dead_letter_summary()
+    except DatabaseError as exc:
+        yield Finding(
+            "celery.dead_letters", FAIL, f"dead letters unreadable: {exc}".splitlines()[0]
+        )
+        return
+    if not count:
+        yield Finding("celery.dead_letters", OK, "no dead-lettered task")
+        return
+    yield Finding(
+        "celery.dead_letters",
+        WARN,
+        f"{count} dead-lettered task(s) not re-sent, the oldest failed {oldest:.0f}s ago",
+        "List them with `manage.py retry_dead_tasks`, fix the cause (SMTP down? bad data?), "
+        f"then re-send with `manage.py retry_dead_tasks --all`: {DOC_DEAD_LETTERS}",
+    )
 
 
 # --- backups -----------------------------------------------------------------------------------

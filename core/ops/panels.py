@@ -236,6 +236,7 @@ def redis_panel() -> dict:
 
 def celery_panel() -> dict:
     from core.celery_app import monitor
+    from core.outbox.dead_letters import dead_letter_summary
     from core.outbox.services import outbox_backlog
 
     from . import history
@@ -248,6 +249,7 @@ def celery_panel() -> dict:
             "tables": [],
         }
     pending, oldest = outbox_backlog()
+    dead, dead_age = dead_letter_summary()
     totals = {
         state: sum(counts[state] for counts in status.tasks.values())
         for state in monitor.TASK_STATES
@@ -288,6 +290,12 @@ def celery_panel() -> dict:
             "label": "outbox backlog",
             "value": f"{pending}" + (f" (oldest {fmt_age(oldest)})" if oldest is not None else ""),
             "status": OK if outbox_ok else WARN,
+        },
+        {
+            "label": "dead letters",
+            "value": f"{dead}"
+            + (f" (oldest {fmt_age(dead_age)}; manage.py retry_dead_tasks)" if dead else ""),
+            "status": WARN if dead else OK,
         },
         {"label": "succeeded (last hour)", "value": f"{deltas.get('succeeded', 0):,}"},
         {
