@@ -430,55 +430,18 @@ class ReplicaCollector:
         yield from (up, usable, lag)
 
 
-def doctor_checks(ctx):
-    from core.doctor import FAIL, OK, WARN, Finding
-
-    hint = "docs/database.md#read-replicas"
-    for status in statuses(fresh=True):
-        fid = f"postgres.read_replica.{status.alias}"
-        if status.state == "down":
-            yield Finding(
-                fid,
-                WARN,
-                f"unreachable ({status.error}); its reads go to the primary",
-                f"Check the replica server and DATABASE_REPLICA_URLS: {hint}",
-            )
-        elif status.state == "not_replica":
-            yield Finding(
-                fid,
-                FAIL,
-                "is not in recovery: DATABASE_REPLICA_URLS names a primary",
-                f"Point DATABASE_REPLICA_URLS at streaming standbys only: {hint}",
-            )
-        elif status.state == "lagging":
-            lag = "unknown" if status.lag_seconds is None else f"{status.lag_seconds:.1f}s"
-            yield Finding(
-                fid,
-                WARN,
-                f"lag {lag} above DATABASE_REPLICA_MAX_LAG ({settings.DATABASE_REPLICA_MAX_LAG}s)"
-                "; its reads go to the primary",
-                f"Check the replica's I/O, network and long queries on it: {hint}",
-            )
-        else:
-            yield Finding(fid, OK, f"lag {status.lag_seconds:.1f}s, reads routed to it")
-
-
 def register() -> None:
-    """Called by ``CoreConfig.ready()``: wires replicas in only when some are configured."""
+    """Called by ``CoreConfig.ready()``: wires replicas in only when some are configured (the
+    doctor's findings: core.doctor.replicas)."""
     if not replica_aliases():
         return
     from celery.signals import task_postrun, task_prerun
     from django.db.backends.signals import connection_created
 
-    from core.registry import (
-        register_doctor_check,
-        register_health_check,
-        register_metrics_collector,
-    )
+    from core.registry import register_health_check, register_metrics_collector
 
     connection_created.connect(install_failure_wrapper, dispatch_uid="core.db.replicas")
     task_prerun.connect(_task_prerun, weak=False, dispatch_uid="core.db.replicas.prerun")
     task_postrun.connect(_task_postrun, weak=False, dispatch_uid="core.db.replicas.postrun")
     register_health_check("database_replicas", replicas_health)
     register_metrics_collector("db_replicas", ReplicaCollector())
-    register_doctor_check("read_replicas", doctor_checks, section="postgres")

@@ -62,3 +62,42 @@ def test_router_keeps_transactions_and_writes_on_the_primary():
     with replicas.replica_reads():
         assert connection.in_atomic_block  # pytest-django's test transaction
         assert router.db_for_read(None) is None  # inside a transaction: the primary
+
+
+PROBE = """
+import json
+from core.db import replicas
+from core.doctor.replicas import replica_checks
+findings = [(f.id, f.status, f.message) for f in replica_checks(None)]
+try:
+    replicas.replicas_health()
+    health = "ok"
+except RuntimeError as exc:
+    health = str(exc)
+with replicas.replica_reads():
+    routed = replicas.ReplicaRouter().db_for_read(None)
+print(json.dumps({"findings": findings, "health": health, "routed": routed}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replica_url_naming_a_primary_gets_no_reads_and_is_reported():
+    """A real server that is not in recovery (the test database itself, as replica_1)."""
+    import json
+
+    from core.testing.postgres import manage
+
+    dbname = connection.settings_dict["NAME"]
+    admin = connection.settings_dict
+    url = f"postgres://{admin['USER'] or 'postgres'}@{admin['HOST'] or '127.0.0.1'}:{admin['PORT'] or 5432}/{dbname}"
+    result = manage(dbname, "shell", "-c", PROBE, DATABASE_REPLICA_URLS=url)
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["findings"] == [
+        [
+            "postgres.read_replica.replica_1",
+            "fail",
+            "is not in recovery: DATABASE_REPLICA_URLS names a primary",
+        ]
+    ]
+    assert out["health"].startswith("replica_1 not_replica") and "primary" in out["health"]
+    assert out["routed"] == "default"

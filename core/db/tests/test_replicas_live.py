@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 from rest_framework.authtoken.models import Token
 
@@ -120,6 +122,8 @@ def test_read_your_writes_replica_reads_and_replica_outage(stack):
 
     status, _, ready = http("GET", f"{web.base}/health/ready/")
     assert status == 200 and ready["components"]["database_replicas"]["status"] == "ok", ready
+    metrics = urllib.request.urlopen(f"{web.base}/metrics", timeout=10).read().decode()
+    assert 'erp_db_replica_usable{replica="replica_1"} 1.0' in metrics
 
     # 3. Replica down: every GET still answers, from the primary; readiness degrades, not 503.
     standby.stop("immediate")
@@ -131,3 +135,5 @@ def test_read_your_writes_replica_reads_and_replica_outage(stack):
     assert status == 200, ready
     assert ready["components"]["database_replicas"]["status"] == "degraded", ready
     assert ready["components"]["database"]["status"] == "ok"
+    metrics = urllib.request.urlopen(f"{web.base}/metrics", timeout=10).read().decode()
+    assert 'erp_db_replica_up{replica="replica_1"} 0.0' in metrics
