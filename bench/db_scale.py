@@ -160,7 +160,7 @@ def replica_figures(seconds: int, workers: int) -> dict[str, dict]:
                 WEB_CONCURRENCY=str(workers),
                 **extra,
             )
-            with gunicorn(env) as server:
+            with gunicorn(env, timeout=180) as server:
                 token = login(server.base)
                 wrk(f"{server.base}{LIST}", seconds=2, connections=4, headers=headers(token))
                 step(f"{name}: wrk -c16 {LIST} for {seconds}s")
@@ -204,7 +204,7 @@ def pgbouncer_figures(seconds: int, workers: int, pool: int, first: int) -> dict
             env = bench_env(
                 DBNAME, API_RESPONSE_CACHE_ENABLED="false", WEB_CONCURRENCY=str(workers), **extra
             )
-            with gunicorn(env) as server:
+            with gunicorn(env, timeout=180) as server:
                 token = login(server.base)
                 wrk(f"{server.base}{LIST}", seconds=2, connections=8, headers=headers(token))
                 script = ORDER_SCRIPT.format(first=first, products=PRODUCTS, token=token)
@@ -235,6 +235,10 @@ def pgbouncer_figures(seconds: int, workers: int, pool: int, first: int) -> dict
     return figures
 
 
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
@@ -261,9 +265,9 @@ def main() -> None:
             [
                 name,
                 f"{r['rps']:.0f}",
-                f"{r['p50']:.1f}",
-                f"{r['p99']:.1f}",
-                f"{r['rps'] / base:.2f}x",
+                _ms(r["p50"]),
+                _ms(r["p99"]),
+                f"{r['rps'] / base:.2f}x" if base else "-",
                 r["errors"] + r["timeouts"],
                 r["replica_xacts"],
             ]
@@ -273,6 +277,7 @@ def main() -> None:
     results.record("db_replicas", replicas, baseline="primary alone (baseline)")
 
     bounced = pgbouncer_figures(args.seconds, args.workers, args.pool, first)
+    results.record("db_pgbouncer", bounced, baseline="list, direct, -c64")
     rows = []
     for name, r in bounced.items():
         direct = bounced[re.sub(r", PgBouncer \(pool \d+\), ", ", direct, ", name)]["rps"]
@@ -280,9 +285,9 @@ def main() -> None:
             [
                 name,
                 f"{r['rps']:.0f}",
-                f"{r['p50']:.1f}",
-                f"{r['p99']:.1f}",
-                f"{r['rps'] / direct:.2f}x",
+                _ms(r["p50"]),
+                _ms(r["p99"]),
+                f"{r['rps'] / direct:.2f}x" if direct else "-",
                 r["errors"] + r["timeouts"],
                 r["server_connections"],
             ]
@@ -292,7 +297,6 @@ def main() -> None:
         ["case", "req/s", "p50 ms", "p99 ms", "x direct", "non-2xx+timeouts", "server conns"],
         rows,
     )
-    results.record("db_pgbouncer", bounced, baseline="list, direct, -c64")
     if not args.keep:
         drop_database(DBNAME)
 
