@@ -18,6 +18,7 @@ class CoreConfig(AppConfig):
         from .doctor.checks import register_all as register_doctor_checks
         from .health import checks as health_checks  # noqa: F401
         from .metrics import collectors  # noqa: F401
+        from .metrics import requests as request_metrics  # noqa: F401  (collector)
         from .ops import sampling as ops_sampling
         from .ops.panels import register_builtin_panels
         from .permissions.grants import ensure_builtin_roles
@@ -48,6 +49,9 @@ class CoreConfig(AppConfig):
         register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
         register_builtin_panels()  # /ops/ sections (core.ops; files: the files app)
         ops_sampling.connect()  # request rate/latency for the /ops/ charts
+        from .requestid import clear_on_request_finished
+
+        clear_on_request_finished()  # the request id ContextVar ends with its request
         from django.contrib import admin
 
         admin.site.index_template = "ops/admin_index.html"  # links the admin index to /ops/

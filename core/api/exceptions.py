@@ -11,6 +11,7 @@ import logging
 from functools import cache
 
 from django.apps import apps
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, models
 from django.db.models.deletion import ProtectedError, RestrictedError
@@ -90,11 +91,21 @@ def exception_handler(exc, context):
     if isinstance(exc, IntegrityError):
         return integrity_error_response(exc)
     if isinstance(exc, DataError):
-        # e.g. a NUL byte inside JSON, a value out of the column's range
+        # e.g. a NUL byte inside JSON, a value out of the column's range. The database's own text
+        # (table, column and value names, server details) stays in the log, never in a response.
+        logger.warning(
+            "database rejected a value: %s", str(exc).splitlines()[0] if str(exc) else ""
+        )
         return Response(
-            {"non_field_errors": [f"The database rejected a value: {str(exc).splitlines()[0]}"]},
+            {"non_field_errors": ["The database rejected a value (out of range or not storable)."]},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        # Raised by Django while DRF reads the body (before any parser): a 400 like Django's
+        # handler400, but JSON and naming the limit.
+        from .errors import bad_request_detail
+
+        return Response({"detail": bad_request_detail(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
