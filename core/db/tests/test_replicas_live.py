@@ -13,7 +13,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from api.v1.catalog.products.tests.factories import ProductFactory
 from core.testing.livestack import LiveGunicorn, app_env, clone_test_database, http
@@ -45,11 +45,11 @@ def replayed(primary, standby) -> bool:
 def stack(tmp_path, org, member_client):
     if pg_bindir() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_basebackup) are not installed")
-    writer_client, writer = member_client(org, "admin")
-    reader_client, reader = member_client(org, "member")
+    _, writer = member_client(org, "admin")
+    _, reader = member_client(org, "member")
     product = ProductFactory(organization=org, name="v0")
     ProductFactory.create_batch(5, organization=org)
-    tokens = {u: Token.objects.get(user=u).key for u in (writer, reader)}
+    tokens = {u: AuthToken.objects.create(user=u)[1] for u in (writer, reader)}
     clusters = ClusterSet()
     try:
         primary = clusters.primary()
