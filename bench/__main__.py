@@ -22,6 +22,7 @@ MODULES = [
     "bench.ops",
     "bench.tail",
     "bench.failover",
+    "bench.db_scale",
 ]
 
 if __name__ == "__main__":

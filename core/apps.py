@@ -42,6 +42,11 @@ class CoreConfig(AppConfig):
             expires_seconds=3 * 3600,
         )
 
+        from .db import replicas
+        from .doctor import replicas as replica_doctor
+
+        replicas.register()  # read replicas: health, metrics (only when configured)
+        replica_doctor.register()  # and their doctor findings
         register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
         register_builtin_panels()  # /ops/ sections (core.ops; files: the files app)
         ops_sampling.connect()  # request rate/latency for the /ops/ charts

@@ -9,7 +9,7 @@ from datetime import timedelta
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from core.db.config import database_config
+from core.db.config import database_config, replica_databases
 from core.redis.config import (
     REDIS_DATABASES,
     cache_config,
@@ -71,6 +71,7 @@ MIDDLEWARE = [
     # Before whitenoise and CommonMiddleware, which can answer without the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.db.replicas.ReplicaReadsMiddleware",  # inert without DATABASE_REPLICA_URLS
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,6 +102,25 @@ TEMPLATES = [
 
 # --- Database (PostgreSQL only; core.checks refuses anything else or a server older than 14) ---
 DATABASES = {"default": database_config(env)}
+# Read replicas (docs/database.md#read-replicas): DATABASE_REPLICA_URLS adds replica_1, replica_2...
+# (each URL parsed like DATABASE_URL); core.db.replicas routes read-only API requests to them,
+# with read-your-writes. Without replicas neither the router nor the middleware does anything.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASES.update(replica_databases(DATABASE_REPLICA_URLS, env))
+DATABASE_ROUTERS = ["core.db.replicas.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
+# A replica further behind than this (seconds) gets no reads until it catches up.
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+# An unreachable replica is left alone this long (seconds, per process) before the next try.
+DATABASE_REPLICA_RETRY_AFTER = env.float("DATABASE_REPLICA_RETRY_AFTER", default=10.0)
+# Each process asks its replicas for their position and lag at most this often (seconds).
+DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
+# How long a user's writes pin their reads to replicas that have replayed them (seconds).
+DATABASE_REPLICA_STICKY_SECONDS = env.int("DATABASE_REPLICA_STICKY_SECONDS", default=60)
+# GET/HEAD requests under these paths may read from a replica.
+DATABASE_REPLICA_PATHS = env.list("DATABASE_REPLICA_PATHS", default=["/api/"])
+# The cache alias holding read-your-writes positions: one that raises when Redis is down (then
+# reads go to the primary), never the error-swallowing "default".
+DATABASE_REPLICA_CACHE = "permissions"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Transaction-ID age (age(datfrozenxid), wraparound at ~2.1e9) above which /health/ready/ is
 # degraded (docs/database.md, "Wraparound and vacuum health").
