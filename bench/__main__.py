@@ -21,6 +21,8 @@ MODULES = [
     "bench.pagination",
     "bench.ops",
     "bench.tail",
+    "bench.failover",
+    "bench.db_scale",
 ]
 
 if __name__ == "__main__":
