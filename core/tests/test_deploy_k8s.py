@@ -268,7 +268,10 @@ def test_config_and_secret_hold_every_variable_of_env_example():
 
 def test_nothing_secret_in_the_config_map():
     config, secret = config_and_secret(base_files())
-    leaked = sorted(name for name in config if SECRET_NAME.search(name))
+    # METRICS_REQUIRE_TOKEN is a switch (true/false), named like a secret but not one.
+    leaked = sorted(
+        name for name in config if SECRET_NAME.search(name) and name != "METRICS_REQUIRE_TOKEN"
+    )
     assert not leaked, f"move to the Secret: {leaked}"
     credentials = sorted(
         name for name, value in config.items() if re.search(r"://[^/@]*:[^/@]*@", value)
