@@ -8,7 +8,7 @@ from core.db.config import database_config
 from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
 from core.storage.config import default_storage_config
 
-from ._env import BASE_DIR, env
+from ._env import BASE_DIR, email_settings, env
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = env.bool("DEBUG", default=False)
@@ -99,6 +99,10 @@ STORAGES = {
     "default": default_storage_config(env),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- E-mail: EMAIL_URL / EMAIL_BACKEND (config/settings/_env.py:email_settings); each settings
+# module applies its own default (dev: console, test: in-memory, base/prod: SMTP).
+globals().update(email_settings("django.core.mail.backends.smtp.EmailBackend"))
 
 # --- Uploaded files (api.v1.files; docs/storage.md) ---
 # Largest accepted upload in bytes, enforced while the body streams in (413 beyond it).
