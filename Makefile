@@ -16,28 +16,43 @@ $(DEV_TARGETS): export DATABASE_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/
 $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
-.PHONY: install run provision migrate demo test lint check-migrations services clean \
+.PHONY: install install-dev install-runtime run provision migrate demo test lint check-migrations services clean \
 	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# Re-sync only when the lock changes.
-$(VENV)/.synced: $(BIN)/uv pyproject.toml uv.lock
-	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+# Two installs, each re-synced only when the lock changes (its own stamp): `make run` and the
+# other dev-database targets need the runtime dependencies only (install-runtime: uv sync
+# --no-dev); `make test`, `make lint` and the benchmarks add the dev group (install). --inexact:
+# neither removes what the other installed, so a dev sync also satisfies the runtime stamp.
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+$(VENV)/.synced-runtime: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --inexact --no-dev --python $(BIN)/python
 	touch $@
 
-install: $(VENV)/.synced
+$(VENV)/.synced-dev: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	touch $@ $(VENV)/.synced-runtime
+
+install-runtime: $(VENV)/.synced-runtime
+
+install: $(VENV)/.synced-dev
+
+install-dev: install
 
 services: ## start PostgreSQL/Redis when they are installed locally but not running
 	@bash scripts/ensure_services.sh
 
-provision: install services
+provision: install-runtime services
 	$(MANAGE) provision_db
 
+# migrate connects as DATABASE_OWNER_URL's role by itself (core/db/owner.py); no URL (and so no
+# password) appears on the command line make echoes.
 migrate: provision
-	DATABASE_URL="$(DATABASE_OWNER_URL)" $(MANAGE) migrate --no-input
+	$(MANAGE) migrate --no-input
 
 demo: migrate
 	$(MANAGE) seed_demo
@@ -52,8 +67,8 @@ run: demo
 
 # The migration safety gate (docs/migrations.md). sqlmigrate needs a connection but reads and
 # writes nothing: the administrative URL's maintenance database always exists.
-check-migrations: install
-	DATABASE_URL="$(DATABASE_ADMIN_URL)" $(MANAGE) check_migrations $(GATE_ARGS)
+check-migrations: install-runtime
+	DATABASE_URL="$$DATABASE_ADMIN_URL" $(MANAGE) check_migrations $(GATE_ARGS)
 
 test: install services check-migrations
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n auto --dist loadgroup

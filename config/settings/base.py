@@ -4,7 +4,7 @@ Every connection detail and secret comes from the environment; this module holds
 them (``dev``/``test`` supply local ones, ``prod`` none). See ``.env.example`` for the variables.
 """
 
-from core.db.config import database_config
+from core.db.config import database_config, owner_database_config
 from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
 from core.storage.config import default_storage_config
 
@@ -74,6 +74,9 @@ TEMPLATES = [
 
 # --- Database (PostgreSQL only; core.checks refuses anything else or a server older than 14) ---
 DATABASES = {"default": database_config(env)}
+# The schema owner: `migrate` and `safe_migrate` connect as it when DATABASE_OWNER_URL is set
+# (core.db.owner); every other process keeps the application role of DATABASE_URL.
+DATABASE_OWNER = owner_database_config(env)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MINIMUM_POSTGRES_VERSION = 14
 
@@ -312,7 +315,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Keep PostgreSQL connections across tasks (CONN_MAX_AGE applies, as for requests: see
 # core.celery_app.signals); Celery's fixup would otherwise reconnect for every task.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-CELERY_WORKER_SEND_TASK_EVENTS = False
+# Task events (what Flower and `celery events` show; docs/celery.md#flower): off by default, each
+# task then costs the broker two more messages. CELERY_WORKER_SEND_TASK_EVENTS=true turns them on
+# for the workers (same as `celery worker -E`) and the task-sent event for the publishers.
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 # Seconds a worker process trusts that an organization exists before checking again (0: every
 # task). Permission re-checks are never cached. See core.celery_app.base._OrganizationCache.
 CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", default=5.0)

@@ -45,6 +45,8 @@ CACHES = {
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Probe threads must not keep connections open: pytest-django drops the test database at the end.
 HEALTH_CHECK_KEEP_CONNECTIONS = False
+# Migrations in tests run as the test role too (a shell's DATABASE_OWNER_URL names the dev database).
+DATABASE_OWNER = None
 # Backups in tests run as the test role (the local superuser), whatever the shell exports.
 BACKUP_DATABASE_URL = ""
 BACKUP_ADMIN_URL = ""

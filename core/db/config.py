@@ -57,3 +57,23 @@ def database_config(env: environ.Env, url_var: str = "DATABASE_URL") -> dict[str
     config["OPTIONS"] = options
     config.setdefault("TEST", {})
     return config
+
+
+def owner_database_config(env: environ.Env, url_var: str = "DATABASE_OWNER_URL") -> dict | None:
+    """Connection settings of the schema owner (migrations; core.db.owner), or None when unset.
+
+    Direct to PostgreSQL and without pooling: migrations use session features (advisory locks,
+    SET lock_timeout) that PgBouncer in transaction mode or a pool would break. TLS options are
+    the same as DATABASE_URL's.
+    """
+    if not env.str(url_var, default=""):
+        return None
+    config: dict[str, Any] = env.db_url(url_var, engine="django.db.backends.postgresql")
+    options: dict[str, Any] = dict(config.get("OPTIONS", {}))
+    options["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)
+    if sslmode := env.str("DB_SSLMODE", default=""):
+        options["sslmode"] = sslmode
+    if sslrootcert := env.str("DB_SSLROOTCERT", default=""):
+        options["sslrootcert"] = sslrootcert
+    config["OPTIONS"] = options
+    return config

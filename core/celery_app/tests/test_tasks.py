@@ -192,3 +192,30 @@ def test_every_schedule_names_a_registered_task():
     app.loader.import_default_modules()
     missing = [s.task for s in schedules() if s.task not in app.tasks]
     assert not missing, f"schedules naming unknown tasks: {missing}"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True), ("false", False)])
+def test_task_events_are_configurable(value, expected):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {k: v for k, v in os.environ.items() if k != "CELERY_WORKER_SEND_TASK_EVENTS"}
+    if value is not None:
+        env["CELERY_WORKER_SEND_TASK_EVENTS"] = value
+    code = (
+        "from core.celery_app import app; "
+        "print(app.conf.worker_send_task_events, app.conf.task_send_sent_event)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.dev"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == [str(expected), str(expected)]
