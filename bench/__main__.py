@@ -19,6 +19,7 @@ MODULES = [
     "bench.orders",
     "bench.pagination",
     "bench.ops",
+    "bench.tail",
 ]
 
 if __name__ == "__main__":
