@@ -32,5 +32,9 @@ if not control_socket_disable:
 
 def when_ready(server):
     """In the master, after the preloaded app is imported and before any worker forks."""
+    # The OpenAPI schema (seconds to build) once, here: every worker inherits it.
+    from core.api.schema import warm
+
+    warm()
     gc.collect()
     gc.freeze()

@@ -2,9 +2,11 @@
 each ``AppConfig.ready()``, INSTALLED_APPS order). Names are a contract with clients."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from core.api.schema import CachedSpectacularAPIView
+from core.landing import api_root
 from core.registry import registry
 
 router = SimpleRouter()
@@ -17,7 +19,9 @@ for route in registry["routes"]:
 
 urlpatterns = [
     *module_urls,
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", api_root, name="api-root"),
     path("", include(router.urls)),
 ]
