@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install install-dev install-runtime run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail
+	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -110,6 +110,9 @@ bench-orders: install services ## orders/s and p50/p99, 1 and 10 organizations, 
 
 bench-pagination: install services ## list page 1 at 10k vs 1M rows, cursor deep page, GIN filter
 	$(BIN)/python -m bench.pagination
+
+bench-startup: install ## manage.py help vs bare django-admin help (target < 1.5 s), slowest imports
+	$(BIN)/python -m bench.startup
 
 bench-tail: install services ## tail latency at -c64/-c256 (p99 vs p50) and the -w x -c scaling curve
 	$(BIN)/python -m bench.tail

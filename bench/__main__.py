@@ -20,6 +20,7 @@ MODULES = [
     "bench.pagination",
     "bench.ops",
     "bench.tail",
+    "bench.startup",
 ]
 
 if __name__ == "__main__":
