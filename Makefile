@@ -27,14 +27,17 @@ $(BIN)/uv:
 # other dev-database targets need the runtime dependencies only (install-runtime: uv sync
 # --no-dev); `make test`, `make lint` and the benchmarks add the dev group (install). --inexact:
 # neither removes what the other installed, so a dev sync also satisfies the runtime stamp.
+# --compile-bytecode: .pyc files at install time, so a start never compiles site-packages (with
+# PYTHONDONTWRITEBYTECODE set, as on these machines, every start did: manage.py help 53 -> 24 s
+# under load, bench/startup.py).
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 $(VENV)/.synced-runtime: $(BIN)/uv pyproject.toml uv.lock
-	$(BIN)/uv sync --frozen --inexact --no-dev --python $(BIN)/python
+	$(BIN)/uv sync --frozen --inexact --no-dev --compile-bytecode --python $(BIN)/python
 	touch $@
 
 $(VENV)/.synced-dev: $(BIN)/uv pyproject.toml uv.lock
-	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	$(BIN)/uv sync --frozen --inexact --compile-bytecode --python $(BIN)/python
 	touch $@ $(VENV)/.synced-runtime
 
 install-runtime: $(VENV)/.synced-runtime
