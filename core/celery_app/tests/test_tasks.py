@@ -215,7 +215,7 @@ def test_task_events_are_configurable(value, expected):
         env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.dev"},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == [str(expected), str(expected)]
