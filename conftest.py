@@ -15,6 +15,9 @@ from api.v1.catalog.products.tests.factories import ProductFactory
 from core.redis import availability, generations
 from core.testing.redis import redis_caches, redis_server  # noqa: F401  (fixtures)
 
+# --pgbouncer: the tests through a private PgBouncer in transaction mode (make test's second pass).
+pytest_plugins = ["core.testing.pgbouncer"]
+
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):

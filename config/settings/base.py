@@ -105,10 +105,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- E-mail: EMAIL_URL / EMAIL_BACKEND (config/settings/_env.py:email_settings); each settings
-# module applies its own default (dev: console, test: in-memory, base/prod: SMTP).
-globals().update(email_settings("django.core.mail.backends.smtp.EmailBackend"))
-
 # --- Uploaded files (api.v1.files; docs/storage.md) ---
 # Largest accepted upload in bytes, enforced while the body streams in (413 beyond it).
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
@@ -261,7 +257,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
-# django-celery-beat's DatabaseScheduler (schedules in the admin) + a liveness heartbeat.
+# django-celery-beat's DatabaseScheduler (schedules in the admin) + a liveness heartbeat + a
+# lease so that only one of several beats dispatches (core/celery_app/beat.py).
 CELERY_BEAT_SCHEDULER = "core.celery_app.beat:DatabaseScheduler"
 CELERY_IMPORTS = ["core.db.tasks"]
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
@@ -279,6 +276,25 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 # Unacked messages are redelivered after this many seconds: keep it above the longest task
 # (CELERY_TASK_TIME_LIMIT) and the longest ETA/countdown (retry backoff caps at 600 s).
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600)
+# Outgoing e-mail (SMTP backend): the password only from the environment.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# seconds: a hung SMTP server raises socket.timeout (transient: the task retries) instead of
+# holding the worker process forever
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# EMAIL_URL / EMAIL_BACKEND (config/settings/_env.py:email_settings) on top of the above; each
+# settings module applies it again with its own default (dev: console, test: in-memory, prod: SMTP).
+globals().update(email_settings("django.core.mail.backends.smtp.EmailBackend"))
+# Transient task failures (SMTP, network, database) are retried for at least this many seconds
+# after the first failure, backoff doubling from CELERY_TASK_RETRY_BACKOFF up to
+# CELERY_TASK_RETRY_BACKOFF_MAX (jittered down by up to 25 %). The waits are parked in the outbox
+# table, not held as ETA messages in Redis (docs/celery.md "Retries and dead letters").
+CELERY_TASK_RETRY_WINDOW = env.float("CELERY_TASK_RETRY_WINDOW", default=24 * 3600)
+CELERY_TASK_RETRY_BACKOFF = env.float("CELERY_TASK_RETRY_BACKOFF", default=2)
+CELERY_TASK_RETRY_BACKOFF_MAX = env.float("CELERY_TASK_RETRY_BACKOFF_MAX", default=600)
 _celery_keyprefix = env.str("CELERY_KEY_PREFIX", default="")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
@@ -329,6 +345,9 @@ CELERY_WORKER_HEARTBEAT_MAX_AGE = env.int("CELERY_WORKER_HEARTBEAT_MAX_AGE", def
 # held are put back on their queues (core/celery_app/redelivery.py; not the visibility timeout).
 CELERY_ORPHAN_AFTER = env.int("CELERY_ORPHAN_AFTER", default=30)
 CELERY_BEAT_HEARTBEAT_MAX_AGE = env.int("CELERY_BEAT_HEARTBEAT_MAX_AGE", default=60)
+# Seconds of the beat lease (core/celery_app/beat.py): any number of beats may run, the holder
+# dispatches and renews every TTL/4 s; a standby takes over within TTL + TTL/4 s of its death.
+CELERY_BEAT_LOCK_TTL = env.int("CELERY_BEAT_LOCK_TTL", default=20)
 
 # --- Outbox (core.outbox) ---
 OUTBOX_RELAY_INTERVAL = env.int("OUTBOX_RELAY_INTERVAL", default=10)  # seconds, beat schedule

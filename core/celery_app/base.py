@@ -6,8 +6,13 @@
   deleted since), and when the task declares ``required_permission`` the acting ``user_id``'s
   role is re-checked too: a permission revoked between the request and the run is honoured. A
   refused task logs, calls ``on_refused`` and ends without retrying.
-- Transient errors (database connection trouble, broker/network errors) are retried
-  automatically with exponential backoff and full jitter, a bounded number of times.
+- Transient errors (an external service such as SMTP, the database or the broker briefly
+  unreachable) are retried for at least ``CELERY_TASK_RETRY_WINDOW`` (24 h) with capped,
+  jittered backoff; the wait is parked in the outbox table, not in the broker (``retry.py``).
+  Each retry logs ``task.retry ... next_attempt_at=<ISO time>``.
+- A task that gives up (non-transient error, retry window exhausted) is recorded as a dead
+  letter (``core.outbox.models.DeadLetter``; ``manage.py retry_dead_tasks`` re-sends it).
+  Periodic tasks are neither parked nor dead-lettered: beat's next tick is their retry.
 - Acks late + reject on worker lost: a task whose worker dies is redelivered, so every task's
   effect must be idempotent (see ``core.outbox.effects.once``).
 - Structured log lines (logfmt) with task name, task id, organization and attempt.
@@ -19,35 +24,26 @@ from __future__ import annotations
 
 import functools
 import logging
-import socket
 import time
+from datetime import timedelta
 from typing import Any
 
-import kombu.exceptions
-import redis.exceptions
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
-from celery.utils.time import get_exponential_backoff_interval
+from celery.exceptions import Ignore, Reject, Retry
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.db import models as db_models
+from django.utils import timezone
 
+from core.registry import registry
 from core.tenancy.context import OrganizationContext, organization_scope
 from core.tenancy.swappable import get_membership_model, get_organization_model
 
-logger = logging.getLogger("core.celery_app")
+from .retry import DATABASE_ERRORS, TRANSIENT_ERRORS, RetryPolicy, get_retry_store, is_transient
 
-# Errors worth another try: the database or the broker was briefly unreachable.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-    socket.timeout,
-)
+__all__ = ["TRANSIENT_ERRORS", "ErpTask", "TaskRefused", "erp_task", "is_transient"]
+
+logger = logging.getLogger("core.celery_app")
 
 
 class TaskRefused(Exception):
@@ -142,14 +138,19 @@ def load_task_context(
     return OrganizationContext(organization_id, slug, role, frozenset(permissions))
 
 
+def periodic_task_names() -> frozenset[str]:
+    return frozenset(schedule.task for schedule in registry["schedules"].values())
+
+
 class ErpTask(DjangoTask):
     """Base task: see the module docstring for the conventions."""
 
-    autoretry_for = TRANSIENT_ERRORS
-    retry_backoff = 2  # seconds: 2, 4, 8, 16, ... capped by retry_backoff_max, then jittered
-    retry_backoff_max = 600
-    retry_jitter = True
-    max_retries = 5
+    # Retries are ErpTask's own (``_handle_failure``), not Celery's ``autoretry_for``.
+    autoretry_for = ()
+    retry_for = TRANSIENT_ERRORS  # informative; ``is_transient`` decides (SMTP codes, errnos)
+    max_retries: int | None = None  # None: retry for CELERY_TASK_RETRY_WINDOW; an int bounds it
+    retry_window: float | None = None  # seconds; None: CELERY_TASK_RETRY_WINDOW
+    dead_letter = True  # record a final failure in the dead-letter table
     acks_late = True
     reject_on_worker_lost = True
     organization_scoped = False
@@ -162,6 +163,10 @@ class ErpTask(DjangoTask):
     def on_refused(self, exc: TaskRefused, args: tuple, kwargs: dict) -> None:
         """Hook: record that the task was refused (e.g. mark a job failed). Default: nothing."""
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """Hook: is ``exc`` worth another try later? Default: ``retry.is_transient``."""
+        return is_transient(exc)
+
     def log_fields(self, kwargs: dict) -> str:
         request = self.request
         return (
@@ -172,25 +177,86 @@ class ErpTask(DjangoTask):
     def __call__(self, *args: Any, **kwargs: Any):
         fields = self.log_fields(kwargs)
         logger.info("task.start %s", fields)
-        if not self.organization_scoped:
-            return self._run(*args, **kwargs)
         try:
-            context = load_task_context(
-                kwargs["organization_id"], kwargs.get("user_id"), self.required_permission
-            )
-        except TaskRefused as exc:
-            logger.warning("task.refused %s reason=%r", fields, str(exc))
-            self.on_refused(exc, args, kwargs)
-            return None
-        except TRANSIENT_ERRORS as exc:
-            if self.request.called_directly or self.request.retries >= self.max_retries:
+            if not self.organization_scoped:
+                return self._run(*args, **kwargs)
+            try:
+                context = load_task_context(
+                    kwargs["organization_id"], kwargs.get("user_id"), self.required_permission
+                )
+            except TaskRefused as exc:
+                logger.warning("task.refused %s reason=%r", fields, str(exc))
+                self.on_refused(exc, args, kwargs)
+                return None
+            with organization_scope(context):
+                return self._run(*args, **kwargs)
+        except (Retry, Ignore, Reject):
+            raise
+        except Exception as exc:
+            if self.request.called_directly or self.name in periodic_task_names():
                 raise
-            countdown = get_exponential_backoff_interval(
-                self.retry_backoff, self.request.retries, self.retry_backoff_max, full_jitter=True
-            )
-            raise self.retry(exc=exc, countdown=countdown) from exc
-        with organization_scope(context):
-            return self._run(*args, **kwargs)
+            self._handle_failure(exc, args, kwargs, fields)
+            raise
+
+    def _handle_failure(self, exc: Exception, args, kwargs, fields: str) -> None:
+        """Retry a transient failure later (raises ``Retry``) or dead-letter it (returns)."""
+        request = self.request
+        policy = RetryPolicy.for_task(self)
+        store = get_retry_store()
+        now = timezone.now()
+        transient = self.is_transient(exc)
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        attempts, first_failed_at = (request.retries or 0) + 1, now
+        if transient and store is not None and not isinstance(exc, DATABASE_ERRORS):
+            try:
+                parked = store.park(self, request, args, kwargs, exc, policy, now)
+            except Exception as store_exc:  # noqa: BLE001 - database down: broker fallback
+                logger.warning("task.park_failed %s error=%r", fields, store_exc)
+            else:
+                attempts, first_failed_at = parked.attempts, parked.first_failed_at
+                if parked.next_attempt_at is not None:
+                    delay = (parked.next_attempt_at - now).total_seconds()
+                    logger.warning(
+                        "task.retry %s error=%r next_attempt_at=%s in=%.1fs failing_since=%s "
+                        "(parked in the outbox)",
+                        fields,
+                        error,
+                        parked.next_attempt_at.isoformat(timespec="seconds"),
+                        delay,
+                        first_failed_at.isoformat(timespec="seconds"),
+                    )
+                    raise Retry(exc=exc, when=delay)
+                transient = False  # window exhausted: falls through to the dead letter
+        if transient:
+            # The retry could not be parked (database down, no store): a broker countdown of
+            # at most CELERY_TASK_RETRY_BACKOFF_MAX, far below the visibility timeout.
+            if (request.retries or 0) < policy.retry_limit():
+                countdown = policy.delay(request.retries or 0)
+                logger.warning(
+                    "task.retry %s error=%r next_attempt_at=%s in=%.1fs (broker countdown)",
+                    fields,
+                    error,
+                    (now + timedelta(seconds=countdown)).isoformat(timespec="seconds"),
+                    countdown,
+                )
+                raise self.retry(exc=exc, countdown=countdown)
+        logger.error(
+            "task.gave_up %s attempts=%s failing_since=%s error=%r transient=%s",
+            fields,
+            attempts,
+            first_failed_at.isoformat(timespec="seconds"),
+            error,
+            self.is_transient(exc),
+        )
+        if self.dead_letter and store is not None:
+            try:
+                store.dead_letter(
+                    self, request, args, kwargs, exc,
+                    transient=self.is_transient(exc), attempts=attempts,
+                    first_failed_at=first_failed_at, now=now,
+                )  # fmt: skip
+            except Exception:  # noqa: BLE001 - the log line above is all that is left
+                logger.exception("task.dead_letter_failed %s: the failure is only logged", fields)
 
     def _run(self, *args: Any, **kwargs: Any):
         # The worker (and eager ``apply``) has already pushed this delivery's request; Celery's

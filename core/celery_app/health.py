@@ -56,4 +56,7 @@ def celery_beat() -> dict:
     if status.beat_age is None or status.beat_age > limit:
         seen = "never" if status.beat_age is None else f"{status.beat_age:.0f}s ago"
         raise RuntimeError(f"beat last seen {seen} (limit {limit}s): is the beat process running?")
-    return {"heartbeat_age_s": round(status.beat_age, 1)}
+    from .beat import beat_lock_status
+
+    lock = beat_lock_status()
+    return {"heartbeat_age_s": round(status.beat_age, 1), **lock.as_dict()}

@@ -11,8 +11,8 @@ Keys (all under ``global_keyprefix`` + ``CELERY_MONITOR_KEY_PREFIX``, default ``
   by Celery signals in the worker (``core.celery_app.signals``).
 - ``workers``: sorted set hostname -> last heartbeat (unix time), written every worker heartbeat.
 - ``beat``: last beat tick (unix time), written by ``core.celery_app.beat.DatabaseScheduler``.
-- ``beats``: sorted set ``host:pid`` -> last tick of each beat process (two fresh members: two
-  beats run, and every periodic task is sent twice; ``manage.py doctor`` reports it).
+- ``beats``: sorted set ``host:pid`` -> last tick of each beat process, holder and standbys (only
+  the holder of the beat lease dispatches: ``core.celery_app.beat``).
 """
 
 from __future__ import annotations
@@ -95,12 +95,15 @@ def record_worker_heartbeat(hostname: str, *, alive: bool = True) -> None:
     pipe.execute()
 
 
-def record_beat_heartbeat() -> None:
+def record_beat_heartbeat(*, dispatching: bool = True) -> None:
+    """Every beat process: ``beats[host:pid]``; only the one dispatching (the lease holder,
+    ``core.celery_app.beat``) also the ``beat`` heartbeat."""
     now = time.time()
     ttl = getattr(settings, "CELERY_MONITOR_KEY_TTL", None)
     beats = f"{monitor_prefix()}beats"
     pipe = broker_redis().pipeline(transaction=False)
-    pipe.set(f"{monitor_prefix()}beat", now, ex=ttl)
+    if dispatching:
+        pipe.set(f"{monitor_prefix()}beat", now, ex=ttl)
     pipe.zadd(beats, {f"{socket.gethostname()}:{os.getpid()}": now})
     pipe.zremrangebyscore(beats, 0, now - 3600)  # beats that stopped
     _expire(pipe, beats)

@@ -22,6 +22,7 @@ from pathlib import Path
 from django.conf import settings
 
 from core.celery_app import app
+from core.testing.ports import free_port
 from core.testing.redis import RedisServer  # noqa: F401  (re-exported for tests)
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -161,3 +162,89 @@ class Beat(CeleryProcess):
             "--pidfile", str(directory / f"{name}.pid"),
         ]  # fmt: skip
         super().__init__(broker_url, directory, name=name, args=args, extra_env=extra_env)
+
+
+class SmtpServer:
+    """A minimal real SMTP server on a loopback port, in a thread of the test process.
+
+    ``start()`` listens (and accepts mail), ``stop()`` closes the listening socket so clients get
+    ``ConnectionRefusedError``; the port stays the same across stops and starts. ``messages``
+    holds ``(mail_from, rcpt_tos, data)`` of every message accepted (a ``DATA`` that ended with
+    ``250``): a test counts what really arrived.
+    """
+
+    def __init__(self, port: int | None = None):
+        import threading
+
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.messages: list[tuple[str, list[str], str]] = []
+        self._lock = threading.Lock()
+        self._server = None
+        self._thread = None
+
+    def start(self) -> SmtpServer:
+        import socketserver
+        import threading
+
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+                self.wfile.flush()
+
+            def handle(self) -> None:
+                self.reply("220 erp-test-smtp ready")
+                mail_from, rcpts = "", []
+                while raw := self.rfile.readline():
+                    command = raw.decode(errors="replace").strip()
+                    verb = command[:4].upper()
+                    if verb in ("EHLO", "HELO"):
+                        self.reply("250 erp-test-smtp")
+                    elif verb == "MAIL":
+                        mail_from, rcpts = command.split(":", 1)[1].strip(), []
+                        self.reply("250 OK")
+                    elif verb == "RCPT":
+                        rcpts.append(command.split(":", 1)[1].strip())
+                        self.reply("250 OK")
+                    elif verb == "DATA":
+                        self.reply("354 end with <CRLF>.<CRLF>")
+                        lines = []
+                        while (line := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
+                            lines.append(line.decode(errors="replace"))
+                        with outer._lock:
+                            outer.messages.append((mail_from, rcpts, "".join(lines)))
+                        self.reply("250 OK queued")
+                    elif verb in ("RSET", "NOOP"):
+                        self.reply("250 OK")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:
+                        self.reply("502 command not implemented")
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self._server = Server((self.host, self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def subjects(self) -> list[str]:
+        with self._lock:
+            data = [message[2] for message in self.messages]
+        return [
+            line.split(":", 1)[1].strip()
+            for text in data
+            for line in text.splitlines()
+            if line.lower().startswith("subject:")
+        ]

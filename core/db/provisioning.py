@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from core.db.config import parse_database_url
 
 
 class ProvisioningError(Exception):
@@ -26,36 +29,53 @@ class ProvisioningError(Exception):
 
 @dataclass(frozen=True)
 class PgTarget:
+    """A server (or a libpq host list), a role and a database.
+
+    ``host`` and ``port`` are libpq values and may be comma-separated lists (a multi-host URL);
+    ``params`` holds the URL's other libpq parameters (``target_session_attrs``, ``sslmode``...),
+    so a multi-host admin/owner URL reaches the read-write primary here too.
+    """
+
     user: str
     password: str
     host: str
-    port: int
+    port: str
     dbname: str
+    params: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_url(cls, url: str) -> PgTarget:
-        parts = urlsplit(url)
-        if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-            raise ProvisioningError(f"Not a PostgreSQL URL: {parts.scheme}://...")
+    def from_url(cls, url: str, url_var: str = "URL") -> PgTarget:
+        try:
+            parts = parse_database_url(url, url_var)
+        except ImproperlyConfigured as exc:
+            raise ProvisioningError(str(exc)) from None
         return cls(
-            user=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            dbname=(parts.path or "/").lstrip("/") or "postgres",
+            user=parts["USER"],
+            password=parts["PASSWORD"],
+            host=parts["HOST"] or "127.0.0.1",
+            port=str(parts["PORT"] or "5432"),
+            dbname=parts["NAME"],
+            params=tuple(sorted((k, str(v)) for k, v in parts["OPTIONS"].items())),
+        )
+
+    def conninfo(self, dbname: str | None = None, *, with_password: bool = True) -> str:
+        """A libpq connection string (for psycopg, or ``--dbname=`` of pg_dump/pg_restore with
+        ``with_password=False`` and the password in ``PGPASSWORD``)."""
+        params = dict(self.params)
+        params.setdefault("connect_timeout", "5")
+        return make_conninfo(
+            "",
+            host=self.host,
+            port=self.port,
+            user=self.user or None,
+            password=(self.password or None) if with_password else None,
+            dbname=dbname or self.dbname,
+            **params,
         )
 
     def connect(self, dbname: str | None = None, **kwargs) -> psycopg.Connection:
         kwargs.setdefault("autocommit", True)
-        return psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password or None,
-            dbname=dbname or self.dbname,
-            connect_timeout=5,
-            **kwargs,
-        )
+        return psycopg.connect(self.conninfo(dbname), **kwargs)
 
 
 def _ensure_role(cur, name: str, password: str, report) -> None:
@@ -86,7 +106,14 @@ def _ensure_role(cur, name: str, password: str, report) -> None:
 def provision(
     admin_url: str, owner_url: str, app_url: str, report: Callable[[str], None] = print
 ) -> None:
-    admin, owner, app = (PgTarget.from_url(u) for u in (admin_url, owner_url, app_url))
+    admin, owner, app = (
+        PgTarget.from_url(url, name)
+        for url, name in (
+            (admin_url, "DATABASE_ADMIN_URL"),
+            (owner_url, "DATABASE_OWNER_URL"),
+            (app_url, "DATABASE_URL"),
+        )
+    )
     if owner.user == app.user:
         raise ProvisioningError(
             "DATABASE_OWNER_URL and DATABASE_URL use the same role; the application role must be "

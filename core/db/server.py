@@ -5,8 +5,8 @@ Which role does what (docs/backups.md):
   table and sequence; the application role can't see everything and must not need to);
 - creating/dropping/renaming databases, terminating sessions and ``pg_restore`` (which recreates
   objects with their original owners and grants) run as ``BACKUP_ADMIN_URL``'s role.
-Only user, password, host and port are taken from those URLs; the database is always the live
-one (``DATABASES['default']['NAME']``) or the explicit target. Empty URLs mean "the role of
+Only user, password, host(s), port(s) and libpq parameters (``target_session_attrs``...) are
+taken from those URLs, which may be multi-host; the database is always the live one (``DATABASES['default']['NAME']``) or the explicit target. Empty URLs mean "the role of
 ``DATABASES['default']``" (tests, where that role is the local superuser).
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
-from psycopg import sql
+from psycopg import pq, sql
 
 from core.db.provisioning import PgTarget
 
@@ -29,7 +29,7 @@ class Endpoint(PgTarget):
     def env(self) -> dict[str, str]:
         """Environment for libpq client programs (password never on the command line)."""
         env = dict(os.environ)
-        env.update(PGHOST=self.host, PGPORT=str(self.port), PGUSER=self.user)
+        env.update(PGHOST=self.host, PGPORT=self.port, PGUSER=self.user)
         if self.password:
             env["PGPASSWORD"] = self.password
         else:
@@ -39,25 +39,44 @@ class Endpoint(PgTarget):
     def on(self, dbname: str) -> Endpoint:
         return replace(self, dbname=dbname)
 
+    def dbname_arg(self, dbname: str | None = None) -> str:
+        """``--dbname=`` value for pg_dump/pg_restore: a conninfo naming every host and libpq
+        parameter, without the password (that goes in ``PGPASSWORD``, never on a command line)."""
+        return self.conninfo(dbname, with_password=False)
+
+
+def _libpq_params(options: dict) -> tuple[tuple[str, str], ...]:
+    """The libpq parameters among Django's OPTIONS (not ``pool``, ``isolation_level``...)."""
+    keywords = {d.keyword.decode() for d in pq.Conninfo.get_defaults()} - {
+        "host",
+        "port",
+        "user",
+        "password",
+        "dbname",
+    }
+    return tuple(sorted((k, str(v)) for k, v in options.items() if k in keywords))
+
 
 def live_endpoint(url_setting: str = "") -> Endpoint:
     default = settings.DATABASES["default"]
     endpoint = Endpoint(
         host=default.get("HOST") or "127.0.0.1",
-        port=int(default.get("PORT") or 5432),
+        port=str(default.get("PORT") or "5432"),
         user=default.get("USER") or "",
         password=default.get("PASSWORD") or "",
         dbname=default["NAME"],
+        params=_libpq_params(default.get("OPTIONS") or {}),
     )
     url = getattr(settings, url_setting, "") if url_setting else ""
     if url:
-        target = PgTarget.from_url(url)
+        target = PgTarget.from_url(url, url_setting)
         endpoint = replace(
             endpoint,
             host=target.host,
             port=target.port,
             user=target.user,
             password=target.password,
+            params=target.params,
         )
     return endpoint
 

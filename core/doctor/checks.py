@@ -27,6 +27,7 @@ DOC_REDIS_DOWN = "docs/caching.md#when-redis-is-down"
 DOC_CELERY = "docs/celery.md#processes"
 DOC_CELERY_MONITORING = "docs/celery.md#monitoring"
 DOC_OUTBOX = "docs/celery.md#enqueue-only-after-commit-the-outbox"
+DOC_DEAD_LETTERS = "docs/celery.md#retries-and-dead-letters"
 DOC_BACKUPS = "docs/backups.md#nightly-backup--verify"
 DOC_RETENTION = "docs/backups.md#retention"
 DOC_SECURITY = "docs/operations.md#security-settings"
@@ -394,24 +395,36 @@ def _celery_workers(ctx: Context, status) -> Finding:
 
 
 def _celery_beat(status) -> Finding:
+    from core.celery_app.beat import beat_lock_status
+
     limit = settings.CELERY_BEAT_HEARTBEAT_MAX_AGE
-    if len(status.beats) > 1:
+    lock = beat_lock_status()
+    if len(lock.dispatchers) > 1:
         return Finding(
             "celery.beat",
             FAIL,
-            f"{len(status.beats)} beat processes tick ({', '.join(sorted(status.beats))}): "
-            "every periodic task is sent more than once",
-            f"Stop all but one beat (one per deployment, not per host): {DOC_CELERY}",
+            f"{len(lock.dispatchers)} beat processes dispatch ({', '.join(lock.dispatchers)}): "
+            "periodic tasks may be sent more than once",
+            "Every beat must use the lease (--scheduler core.celery_app.beat:DatabaseScheduler, "
+            f"the default) and share one broker Redis; restart the beats: {DOC_CELERY}",
         )
     if status.beat_age is None or status.beat_age > limit:
         seen = "never" if status.beat_age is None else f"{status.beat_age:.0f}s ago"
+        standby = f"; standing by: {', '.join(lock.standbys)}" if lock.standbys else ""
         return Finding(
             "celery.beat",
             FAIL,
-            f"beat heartbeat last seen {seen} (limit {limit}s)",
-            f"Run exactly one beat: celery -A config beat (config/supervisord.conf): {DOC_CELERY}",
+            f"beat heartbeat last seen {seen} (limit {limit}s){standby}",
+            f"Run a beat (one or more, one dispatches): celery -A config beat "
+            f"(config/supervisord.conf): {DOC_CELERY}",
         )
-    return Finding("celery.beat", OK, f"one beat, heartbeat {status.beat_age:.0f}s ago")
+    standbys = f", {len(lock.standbys)} standing by ({', '.join(lock.standbys)})"
+    return Finding(
+        "celery.beat",
+        OK,
+        f"beat lock held by {lock.holder or 'nobody'}, heartbeat {status.beat_age:.0f}s ago"
+        + (standbys if lock.standbys else ", no standby"),
+    )
 
 
 def _celery_queues(status) -> Finding:
@@ -430,8 +443,26 @@ def _celery_queues(status) -> Finding:
 
 
 def dead_letter_findings(ctx: Context):
-    """Dead-lettered tasks, where a dead-letter store exists (none on this version)."""
-    return ()
+    """``celery.dead_letters``: warn while tasks that gave up wait for an operator."""
+    from core.outbox.dead_letters import dead_letter_summary
+
+    try:
+        count, oldest = dead_letter_summary()
+    except DatabaseError as exc:
+        yield Finding(
+            "celery.dead_letters", FAIL, f"dead letters unreadable: {exc}".splitlines()[0]
+        )
+        return
+    if not count:
+        yield Finding("celery.dead_letters", OK, "no dead-lettered task")
+        return
+    yield Finding(
+        "celery.dead_letters",
+        WARN,
+        f"{count} dead-lettered task(s) not re-sent, the oldest failed {oldest:.0f}s ago",
+        "List them with `manage.py retry_dead_tasks`, fix the cause (SMTP down? bad data?), "
+        f"then re-send with `manage.py retry_dead_tasks --all`: {DOC_DEAD_LETTERS}",
+    )
 
 
 # --- backups -----------------------------------------------------------------------------------

@@ -236,6 +236,7 @@ def redis_panel() -> dict:
 
 def celery_panel() -> dict:
     from core.celery_app import monitor
+    from core.outbox.dead_letters import dead_letter_summary
     from core.outbox.services import outbox_backlog
 
     from . import history
@@ -248,15 +249,21 @@ def celery_panel() -> dict:
             "tables": [],
         }
     pending, oldest = outbox_backlog()
+    dead, dead_age = dead_letter_summary()
     totals = {
         state: sum(counts[state] for counts in status.tasks.values())
         for state in monitor.TASK_STATES
     }
     history.record_sample({name: d.ready for name, d in status.queues.items()}, totals)
     deltas = history.task_deltas(history.samples(), totals)
+    from core.celery_app.beat import beat_lock_status
+
     beat_limit = settings.CELERY_BEAT_HEARTBEAT_MAX_AGE
+    beat_lock = beat_lock_status()
     beat_ok = (
-        status.beat_age is not None and status.beat_age <= beat_limit and len(status.beats) <= 1
+        status.beat_age is not None
+        and status.beat_age <= beat_limit
+        and len(beat_lock.dispatchers) <= 1
     )
     outbox_ok = oldest is None or oldest <= settings.OUTBOX_BACKLOG_MAX_AGE
     items = [
@@ -270,13 +277,25 @@ def celery_panel() -> dict:
             "label": "beat heartbeat",
             "value": fmt_age(status.beat_age)
             + (" ago" if status.beat_age is not None else "")
-            + (f" ({len(status.beats)} beats tick!)" if len(status.beats) > 1 else ""),
+            + (f" (held by {beat_lock.holder})" if beat_lock.holder else "")
+            + (f", {len(beat_lock.standbys)} standby" if beat_lock.standbys else "")
+            + (
+                f" ({len(beat_lock.dispatchers)} beats dispatch!)"
+                if len(beat_lock.dispatchers) > 1
+                else ""
+            ),
             "status": OK if beat_ok else FAIL,
         },
         {
             "label": "outbox backlog",
             "value": f"{pending}" + (f" (oldest {fmt_age(oldest)})" if oldest is not None else ""),
             "status": OK if outbox_ok else WARN,
+        },
+        {
+            "label": "dead letters",
+            "value": f"{dead}"
+            + (f" (oldest {fmt_age(dead_age)}; manage.py retry_dead_tasks)" if dead else ""),
+            "status": WARN if dead else OK,
         },
         {"label": "succeeded (last hour)", "value": f"{deltas.get('succeeded', 0):,}"},
         {

@@ -11,10 +11,15 @@ class OutboxConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from core.celery_app.retry import set_retry_store
         from core.celery_app.schedules import ensure_schedules_after_migrate
         from core.registry import register_schedule
 
         from . import health, metrics  # noqa: F401  (readiness check, backlog collector)
+        from .retries import OutboxRetryStore
+
+        # ErpTask parks transient failures and records dead letters in this app's tables.
+        set_retry_store(OutboxRetryStore())
 
         register_schedule(
             "erp: outbox relay",

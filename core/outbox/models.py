@@ -24,6 +24,10 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Transient failures of the task itself (not of publishing): the task parked its retry here
+    # (core.celery_app.retry); the relay publishes it again at next_attempt_at.
+    retries = models.IntegerField(default=0, db_default=0)  # db_default: old code can insert
+    first_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -63,3 +67,43 @@ class TaskEffect(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class DeadLetter(models.Model):
+    """A task that gave up: a non-transient error, or transient errors past the retry window.
+
+    Written by the worker (``core.outbox.retries.OutboxRetryStore.dead_letter``); re-sent
+    through the outbox by ``manage.py retry_dead_tasks``, which sets ``resent_at`` and
+    ``resent_message_id``. Unresolved rows (``resent_at`` empty) make readiness ``degraded``,
+    ``manage.py doctor`` warn and ``erp_celery_dead_letters`` non-zero.
+    """
+
+    task_name = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=64, unique=True)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    organization_id = models.BigIntegerField(null=True, blank=True)
+    exception = models.TextField()  # "Type: message"
+    traceback = models.TextField(blank=True)  # the last frames
+    transient = models.BooleanField(default=False)  # True: gave up after the retry window
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    resent_at = models.DateTimeField(null=True, blank=True)
+    resent_message_id = models.UUIDField(null=True, blank=True)
+    resend_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["last_failed_at"],
+                condition=models.Q(resent_at__isnull=True),
+                name="deadletter_unresolved_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = f"re-sent {self.resent_at:%Y-%m-%d %H:%M}" if self.resent_at else "dead"
+        return f"{self.task_name} {self.task_id} {state}"

@@ -9,6 +9,11 @@ it takes due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` so several relays n
 same row concurrently, publishes, and marks them sent. A rolled-back transaction takes its
 messages with it: nothing is published.
 
+A task that fails transiently parks its retry in its own row (``retries``, ``first_failed_at``,
+``next_attempt_at``; ``core.outbox.retries``): the relay publishes it again when due. The "sent"
+mark is conditional on ``retries`` being what was published, so a worker that failed and parked
+the task before the publisher marked it sent is not overwritten (the retry would be lost).
+
 Delivery is at least once (a crash between publish and the ``sent_at`` update republishes the
 same task id), so task effects must be idempotent (``core.outbox.effects``).
 """
@@ -51,9 +56,16 @@ def enqueue(task, *, args: Iterable = (), kwargs: dict | None = None, **options)
     """
     args, kwargs = list(args), dict(kwargs or {})
     check_task_arguments(task, args, kwargs)
+    message = enqueue_message(task.name, args, kwargs, options)
+    transaction.on_commit(lambda: relay_committed(message), robust=True)
+    return message
+
+
+def enqueue_message(task_name: str, args: list, kwargs: dict, options: dict) -> OutboxMessage:
+    """The outbox row of ``enqueue`` (leased to this process), without the on-commit publish."""
     now = timezone.now()
-    message = OutboxMessage.objects.create(
-        task_name=task.name,
+    return OutboxMessage.objects.create(
+        task_name=task_name,
         args=args,
         kwargs=kwargs,
         options=options,
@@ -61,8 +73,6 @@ def enqueue(task, *, args: Iterable = (), kwargs: dict | None = None, **options)
         created_at=now,
         next_attempt_at=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
     )
-    transaction.on_commit(lambda: relay_committed(message), robust=True)
-    return message
 
 
 def _publish(message: OutboxMessage) -> None:
@@ -77,6 +87,8 @@ def _publish(message: OutboxMessage) -> None:
         "retry": True,
         "retry_policy": PUBLISH_RETRY_POLICY,
     }
+    if message.retries:
+        options["retries"] = message.retries  # the task's request.retries (log "attempt=")
     if task is not None:
         task.apply_async(message.args, message.kwargs, **options)
     else:  # a task only the workers know (no local registration)
@@ -115,10 +127,15 @@ _ASYNC_COMMIT = RawSQL(
 )
 
 
-def _mark_sent(ids: list) -> None:
-    OutboxMessage.objects.alias(async_commit=_ASYNC_COMMIT).filter(
-        pk__in=ids, async_commit=True
-    ).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
+def _mark_sent(messages: list[OutboxMessage]) -> None:
+    """Mark published messages sent, unless the task already failed and parked a retry."""
+    by_retries: dict[int, list] = {}
+    for message in messages:
+        by_retries.setdefault(message.retries, []).append(message.pk)
+    for retries, ids in by_retries.items():
+        OutboxMessage.objects.alias(async_commit=_ASYNC_COMMIT).filter(
+            pk__in=ids, retries=retries, async_commit=True
+        ).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
 
 
 def relay_committed(message: OutboxMessage) -> bool:
@@ -132,7 +149,7 @@ def relay_committed(message: OutboxMessage) -> bool:
             logger.exception("outbox.record_failed id=%s", message.pk)
         return False
     try:
-        _mark_sent([message.pk])
+        _mark_sent([message])
     except Exception:  # noqa: BLE001 - published but not marked: republished later (at least once)
         logger.exception("outbox.mark_sent_failed id=%s", message.pk)
     return True
@@ -163,7 +180,7 @@ def relay_pending(*, batch_size: int | None = None, max_batches: int | None = No
                     _record_failure(message, exc)
                     totals["failed"] += 1
                     break
-                sent.append(message.pk)
+                sent.append(message)
             _mark_sent(sent)
         totals["sent"] += len(sent)
         if totals["failed"] or len(rows) < batch_size:
@@ -174,11 +191,20 @@ def relay_pending(*, batch_size: int | None = None, max_batches: int | None = No
 
 
 def outbox_backlog() -> tuple[int, float | None]:
-    """(pending messages, age in seconds of the oldest one or None)."""
+    """(pending messages, age in seconds of the oldest one or None).
+
+    Parked retries (a task that failed transiently and waits for its next attempt) are not a
+    backlog: they wait by design; ``parked_retries`` counts them."""
+    unsent = Q(sent_at__isnull=True, retries=0)
     row = OutboxMessage.objects.aggregate(
-        pending=Count("pk", filter=Q(sent_at__isnull=True)),
-        oldest=Min("created_at", filter=Q(sent_at__isnull=True)),
+        pending=Count("pk", filter=unsent),
+        oldest=Min("created_at", filter=unsent),
     )
     oldest = row["oldest"]
     age = None if oldest is None else max(0.0, (timezone.now() - oldest).total_seconds())
     return row["pending"], age
+
+
+def parked_retries() -> int:
+    """Tasks waiting in the outbox for their next attempt after a transient failure."""
+    return OutboxMessage.objects.filter(sent_at__isnull=True, retries__gt=0).count()

@@ -115,21 +115,45 @@ class Lookup:
         return self.value is not MISS
 
 
+def _fetch(cache, keys: list[str]) -> list:
+    """``keys``' values in one ``MGET`` (``None`` where missing).
+
+    On django-redis the raw redis-py client is used with django-redis's own key function and
+    decoder (same keys, same serializer): ``get_many`` builds a dict and a reverse key map per
+    call, which is a visible share of a cache hit's CPU. Other backends (LocMem in unit tests)
+    go through ``get_many``.
+    """
+    client = getattr(cache, "client", None)
+    if client is None or not hasattr(client, "get_client"):
+        found = cache.get_many(keys)
+        return [found.get(key, None) for key in keys]
+    raw = client.get_client(write=False).mget([client.make_key(key) for key in keys])
+    return [None if value is None else client.decode(value) for value in raw]
+
+
 def read(alias: str, entry_key: str, generation_keys: Sequence[str]) -> Lookup:
     """The entry if it was stored under the current generations, else a miss (one round trip)."""
 
     def op(cache):
-        _replay_pending(alias, cache)
-        found = cache.get_many([*generation_keys, entry_key])
-        missing = [key for key in generation_keys if key not in found]
-        if missing:
+        if _pending.get(alias):
+            _replay_pending(alias, cache)
+        *generations, entry = _fetch(cache, [*generation_keys, entry_key])
+        if None in generations:
+            missing = [
+                key
+                for key, value in zip(generation_keys, generations, strict=True)
+                if value is None
+            ]
             for key in missing:
                 cache.add(key, fresh_generation(), timeout=None)
-            found.update(cache.get_many(missing))
-        if any(key not in found for key in generation_keys):
-            return Lookup(None)
-        generations = tuple(found[key] for key in generation_keys)
-        entry = found.get(entry_key)
+            found = cache.get_many(missing)
+            generations = [
+                found.get(key) if value is None else value
+                for key, value in zip(generation_keys, generations, strict=True)
+            ]
+            if None in generations:
+                return Lookup(None)
+        generations = tuple(generations)
         if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generations:
             return Lookup(generations, entry[1])
         return Lookup(generations)

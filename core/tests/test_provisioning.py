@@ -71,3 +71,27 @@ def test_provision_explains_an_unreachable_server(scratch):
     bad = urls(scratch) | {"admin_url": "postgres://postgres@127.0.0.1:1/postgres"}
     with pytest.raises(CommandError, match="Is PostgreSQL running"):
         call_command("provision_db", **bad)
+
+
+@pytest.mark.integration
+def test_provision_through_multi_host_urls(scratch):
+    """Admin/owner/app URLs in libpq multi-host form (a dead host first, then the server with
+    target_session_attrs=read-write) provision as the single-host ones do."""
+    from core.testing.ports import free_port
+
+    hosts = f"127.0.0.1:{free_port()},127.0.0.1:5432"
+    query = "?target_session_attrs=read-write"
+    multi = {
+        "admin_url": f"postgres://postgres@{hosts}/postgres{query}",
+        "owner_url": f"postgres://{scratch['owner']}:owner-pw@{hosts}/{scratch['db']}{query}",
+        "app_url": f"postgres://{scratch['app']}:app-pw@{hosts}/{scratch['db']}{query}",
+    }
+    call_command("provision_db", **multi, stdout=open("/dev/null", "w"))
+    with psycopg.connect(multi["owner_url"], autocommit=True) as owner:
+        owner.execute("CREATE TABLE widgets (id serial PRIMARY KEY)")
+    with psycopg.connect(multi["app_url"], autocommit=True) as app:
+        app.execute("INSERT INTO widgets DEFAULT VALUES")
+        assert app.execute("SELECT current_user, count(*) FROM widgets").fetchone() == (
+            scratch["app"],
+            1,
+        )

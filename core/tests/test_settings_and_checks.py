@@ -96,7 +96,7 @@ def test_database_settings_from_environment(monkeypatch):
     monkeypatch.setenv("DB_CONN_MAX_AGE", "120")
     config = database_config(environ.Env(), "TEST_DB_URL")
     assert config["ENGINE"] == "django.db.backends.postgresql"
-    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", 6432, "erp")
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", "6432", "erp")
     assert config["OPTIONS"]["sslmode"] == "verify-full"
     assert config["OPTIONS"]["sslrootcert"] == "/etc/ssl/ca.pem"
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True

@@ -30,3 +30,9 @@ def noop() -> None:
 def record_worker_pid(*, key: str, redis_url: str) -> None:
     """Store the pid of the worker main process running this task (the pool child's parent)."""
     redis.Redis.from_url(redis_url).set(key, os.getppid())
+
+
+@erp_task(name="tests.beat_tick")
+def beat_tick(*, key: str, redis_url: str) -> None:
+    """One periodic run: append the time it ran (the beat-lock test counts them)."""
+    redis.Redis.from_url(redis_url).rpush(key, time.time())

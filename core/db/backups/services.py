@@ -159,7 +159,7 @@ def _create_backup(root: Path, *, verify: bool, progress: Progress) -> BackupSet
                 f"--snapshot={snapshot}",
                 f"--file={target / DUMP}",
                 "--no-password",
-                f"--dbname={endpoint.dbname}",
+                f"--dbname={endpoint.dbname_arg()}",
             ]
             if fmt == "directory":
                 command.append(f"--jobs={settings.BACKUP_JOBS}")
@@ -228,7 +228,7 @@ def _restore_into_new_database(
                 "--exit-on-error",
                 f"--jobs={settings.BACKUP_JOBS}",
                 "--no-password",
-                f"--dbname={dbname}",
+                f"--dbname={admin.dbname_arg(dbname)}",
                 str(backup_set.path / DUMP),
             ],
             admin.env(),

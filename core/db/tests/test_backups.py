@@ -91,6 +91,26 @@ def test_backup_verify_restore_roundtrip(shop, backup_dir, scratch_db, tmp_path,
     assert _query(target, ORDERS_CHECKSUM)[0] == 4
 
 
+def test_backup_and_restore_through_multi_host_urls(shop, backup_dir, scratch_db, settings):
+    """BACKUP_DATABASE_URL / BACKUP_ADMIN_URL in libpq multi-host form (a dead host first):
+    pg_dump and pg_restore get every host and target_session_attrs through --dbname."""
+    from core.testing.ports import free_port
+
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    url = (
+        f"postgres://{auth}@127.0.0.1:{free_port()},{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/ignored?target_session_attrs=read-write"
+    )
+    settings.BACKUP_DATABASE_URL = settings.BACKUP_ADMIN_URL = url
+    assert "target_session_attrs=read-write" in server.dump_endpoint().dbname_arg()
+    backup_set = services.create_backup(verify=True)
+    assert backup_set.manifest["verification"]["status"] == "ok"
+    target = scratch_db()
+    call_command("restore", backup_set.id, "--target-db", target)
+    assert _query(target, ORDERS_CHECKSUM) == _query(_live(), ORDERS_CHECKSUM)
+
+
 def test_unknown_backup_id(backup_dir):
     with pytest.raises(CommandError, match="Unknown backup id 'nope'"):
         call_command("restore", "nope", "--target-db", "erp_never_created")

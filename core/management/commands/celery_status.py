@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from core.celery_app import monitor
-from core.outbox.services import outbox_backlog
+from core.outbox.dead_letters import dead_letter_summary
+from core.outbox.services import outbox_backlog, parked_retries
 
 
 class Command(BaseCommand):
@@ -20,6 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, ping=False, timeout=1.0, **options):
         status = monitor.read_status()
         out, style = self.stdout, self.style
+        warnings: list[str] = []
         where = settings.CELERY_BROKER_URL.rsplit("@", 1)[-1]  # no password in the output
         rows = [
             (
@@ -39,6 +41,22 @@ class Command(BaseCommand):
         else:
             age = "-" if oldest_age is None else f"oldest {oldest_age:.0f}s"
             rows.append(("outbox backlog", str(backlog), age))
+            rows.append(("parked retries", str(parked_retries()), "transient failures, waiting"))
+            dead, dead_age = dead_letter_summary()
+            if dead:
+                warnings.append(
+                    f"{dead} dead-lettered task(s): list them with `manage.py retry_dead_tasks`, "
+                    "fix the cause, then re-send with `retry_dead_tasks --all` (docs/celery.md)."
+                )
+            rows.append(
+                (
+                    "dead letters",
+                    str(dead),
+                    "-"
+                    if not dead
+                    else f"oldest {dead_age:.0f}s: `manage.py retry_dead_tasks` lists/re-sends",
+                )
+            )
         rows.append(
             (
                 "workers (heartbeat)",
@@ -48,6 +66,19 @@ class Command(BaseCommand):
         )
         beat = "never seen" if status.beat_age is None else f"{status.beat_age:.0f}s ago"
         rows.append(("beat last heartbeat", beat, ""))
+        if status.broker_ok:
+            from core.celery_app.beat import beat_lock_status
+
+            lock = beat_lock_status()
+            rows.append(
+                (
+                    "beat lock holder",
+                    lock.holder or "nobody",
+                    lock.error
+                    or (f"lease {lock.ttl_left:g}s left" if lock.ttl_left is not None else ""),
+                )
+            )
+            rows.append(("beat standbys", str(len(lock.standbys)), ", ".join(lock.standbys)))
         if ping and status.broker_ok:
             from core.celery_app import app
 
@@ -65,6 +96,8 @@ class Command(BaseCommand):
             self._table(("task", "succeeded", "failed", "retried"), task_rows)
         else:
             out.write("no task counters yet (no task has finished since Redis was reset)")
+        for warning in warnings:
+            out.write(style.WARNING(warning))
         if not status.broker_ok:
             raise CommandError(
                 f"The broker at CELERY_BROKER_URL is unreachable ({status.broker_error}). Start "

@@ -135,3 +135,67 @@ def test_rejected_type_leaves_no_spool_file(org, member_client, settings, spool)
     assert response.status_code == 415
     assert list(spool.iterdir()) == []
     assert stored_objects(settings.MEDIA_ROOT) == []
+
+
+def spool_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "upload-spool" and t.is_alive()]
+
+
+def test_pipelined_spool_hashes_and_writes_every_chunk_in_order(
+    org, member_client, settings, spool
+):
+    """A multi-chunk spooled upload (hashed and written on the helper thread) is stored byte for
+    byte with the right SHA-256, and the helper thread is gone afterwards."""
+    import hashlib
+
+    from api.v1.files.uploads import LimitedUploadHandler
+
+    chunk = LimitedUploadHandler.chunk_size
+    # 5.5 chunks of text whose chunks differ, so a reordered or dropped chunk changes the hash.
+    lines = b"".join(b"row %08d,quantity,price\n" % i for i in range(chunk * 11 // 2 // 27))
+    settings.MAX_UPLOAD_SIZE = len(lines) + 1
+    client, _ = member_client(org, "member")
+    response = client.post(URL, {"file": SimpleUploadedFile("rows.csv", lines)}, format="multipart")
+    assert response.status_code == 201, response.content
+    record = FileStorage.objects.get(pk=response.json()["id"])
+    assert record.sha256 == hashlib.sha256(lines).hexdigest()
+    with record.file.open("rb") as stored:
+        assert stored.read() == lines
+    assert list(spool.iterdir()) == []
+    assert spool_threads() == []
+
+
+def test_spool_write_error_on_the_helper_thread_is_a_clean_refusal(
+    org, member_client, settings, spool, monkeypatch
+):
+    """A write that fails on the helper thread (here: EIO on the third chunk) answers like a
+    failing disk, removes the spool file and leaves no thread behind."""
+    import errno
+
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    from api.v1.files.uploads import LimitedUploadHandler
+
+    writes = {"n": 0}
+
+    def failing_write(self, data):
+        writes["n"] += 1
+        if writes["n"] == 3:
+            raise OSError(errno.EIO, "Input/output error")
+        return self.file.write(data)
+
+    monkeypatch.setattr(TemporaryUploadedFile, "write", failing_write, raising=False)
+    content = samples.text() * (LimitedUploadHandler.chunk_size * 5 // len(samples.text()))
+    settings.MAX_UPLOAD_SIZE = len(content) + 1
+    client, _ = member_client(org, "member")
+    response = client.post(
+        URL, {"file": SimpleUploadedFile("notes.txt", content)}, format="multipart"
+    )
+    assert response.status_code == 503, response.content
+    assert writes["n"] == 3  # nothing written after the failure
+    assert list(spool.iterdir()) == []
+    assert stored_objects(settings.MEDIA_ROOT) == []
+    assert FileStorage.objects.count() == 0
+    assert spool_threads() == []

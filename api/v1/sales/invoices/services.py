@@ -23,7 +23,7 @@ from core.events import raise_event
 from .models import Invoice, InvoiceLine, InvoiceStatus
 from .numbering import next_invoice_number
 
-__all__ = ["create_invoice", "issue_invoice", "pay_invoice", "void_invoice"]
+__all__ = ["create_invoice", "issue_invoice", "live_invoice", "pay_invoice", "void_invoice"]
 
 # transition -> (statuses it may start from, status it ends in)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -49,6 +49,11 @@ def invalid_transition(invoice: Invoice, transition: str) -> DomainError:
     )
 
 
+def live_invoice(order_id: int) -> Invoice | None:
+    """The order's live (non-void) invoice, if any: at most one exists per order."""
+    return Invoice.objects.filter(order_id=order_id).exclude(status=InvoiceStatus.VOID).first()
+
+
 @transaction.atomic
 def create_invoice(*, organization_id: int, order_id: int) -> Invoice:
     """A draft invoice for the order, with the order's lines and total.
@@ -69,7 +74,7 @@ def create_invoice(*, organization_id: int, order_id: int) -> Invoice:
         raise DomainError(
             {"code": "order_cancelled", "detail": "A cancelled order can't be invoiced."}
         )
-    live = Invoice.objects.filter(order=order).exclude(status=InvoiceStatus.VOID).first()
+    live = live_invoice(order.pk)
     if live is not None:
         raise DomainError(
             {

@@ -10,13 +10,13 @@ from __future__ import annotations
 from api.v1.sales.orders.models import OrderStatus
 from core.api.exceptions import DomainError
 
-from .models import Invoice, InvoiceStatus
+from .services import live_invoice
 
 
 def refuse_cancelling_an_invoiced_order(sender, instance, update_fields=None, **kwargs):
     if instance.pk is None or instance.status != OrderStatus.CANCELLED:
         return
-    live = Invoice.objects.filter(order_id=instance.pk).exclude(status=InvoiceStatus.VOID).first()
+    live = live_invoice(instance.pk)
     if live is not None:
         raise DomainError(
             {

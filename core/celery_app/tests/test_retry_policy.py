@@ -1,0 +1,196 @@
+"""The retry policy (issue 9, "delivery that is never silently dropped"), in eager mode.
+
+The real worker + real SMTP server version is ``test_smtp_outage.py``.
+"""
+
+import errno
+import smtplib
+import socket
+from datetime import timedelta
+
+import pytest
+from celery.exceptions import Retry
+from django.core import mail
+from django.utils import timezone
+
+from api.v1.sales.orders.tasks import confirmation_key, send_order_confirmation
+from core.celery_app.base import erp_task
+from core.celery_app.retry import RETRY_JITTER, RetryPolicy, is_transient
+from core.outbox.models import DeadLetter, OutboxMessage, TaskEffect
+from core.outbox.services import relay_pending
+
+DAY = 24 * 3600
+
+
+def test_default_schedule_retries_for_24_hours_with_capped_backoff(settings):
+    policy = RetryPolicy.for_task(send_order_confirmation)
+    assert policy.window == DAY == settings.CELERY_TASK_RETRY_WINDOW
+    schedule = policy.worst_case_schedule()
+    # Even when jitter draws the shortest delay every time, the retries span >= 24 h ...
+    assert sum(schedule) >= DAY
+    # ... no wait is longer than the cap (10 min), the first ones double from 2 s.
+    assert max(schedule) <= 600
+    nominal = [policy.nominal_delay(n) for n in range(12)]
+    assert nominal[:10] == [2, 4, 8, 16, 32, 64, 128, 256, 512, 600]
+    assert all(d == 600 for d in nominal[9:])
+    # ~190 retries: far more than Celery's 5 that lost 87 of 105 e-mails.
+    assert policy.retry_limit() == len(schedule) > 150
+
+
+def test_jitter_stays_within_its_band():
+    policy = RetryPolicy(window=DAY, backoff=2, backoff_max=600)
+    assert policy.delay(20, rng=lambda: 0.0) == 600
+    assert policy.delay(20, rng=lambda: 1.0) == 600 * (1 - RETRY_JITTER)
+    assert policy.delay(0, rng=lambda: 0.5) == 2 * (1 - RETRY_JITTER / 2)
+
+
+def test_an_explicit_max_retries_bounds_the_window():
+    policy = RetryPolicy(window=DAY, backoff=2, backoff_max=600, max_retries=3)
+    now = timezone.now()
+    assert not policy.exhausted(2, now, now) and policy.exhausted(3, now, now)
+    assert policy.retry_limit() == 3
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), True),
+        (TimeoutError("timed out"), True),
+        (TimeoutError(), True),
+        (socket.gaierror(-3, "Temporary failure in name resolution"), True),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), True),
+        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), True),
+        (smtplib.SMTPConnectError(421, b"busy"), True),
+        (smtplib.SMTPResponseException(451, b"local error"), True),
+        (smtplib.SMTPSenderRefused(451, b"try later", "a@b"), True),
+        (smtplib.SMTPException("weird"), True),
+        (smtplib.SMTPRecipientsRefused({"x@y": (450, b"mailbox busy")}), True),
+        (smtplib.SMTPRecipientsRefused({"x@y": (550, b"no such user")}), False),
+        (smtplib.SMTPAuthenticationError(535, b"bad credentials"), False),
+        (smtplib.SMTPDataError(554, b"rejected"), False),
+        (OSError(errno.ENOENT, "No such file"), False),
+        (ValueError("bad data"), False),
+    ],
+)
+def test_transient_errors_are_classified(exc, transient):
+    assert is_transient(exc) is transient
+
+
+# --- the policy applied to a task (eager) -----------------------------------------------------
+
+attempts: list = []
+
+
+@erp_task(name="tests.retry_policy.fails")
+def fails(*, error: str) -> None:
+    attempts.append(error)
+    if error == "refused":
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+    raise ValueError("a bug, not an outage")
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    attempts.clear()
+
+
+@pytest.mark.django_db
+def test_a_transient_failure_is_parked_in_the_outbox_and_logged(caplog):
+    before = timezone.now()
+    with pytest.raises(Retry):
+        fails.apply(kwargs={"error": "refused"}, throw=True)
+    row = OutboxMessage.objects.get()
+    assert row.task_name == "tests.retry_policy.fails" and row.kwargs == {"error": "refused"}
+    assert row.retries == 1 and row.sent_at is None and row.first_failed_at >= before
+    delay = (row.next_attempt_at - row.first_failed_at).total_seconds()
+    assert 2 * (1 - RETRY_JITTER) <= delay <= 2
+    assert "ConnectionRefusedError" in row.last_error
+    [line] = [r.getMessage() for r in caplog.records if "task.retry" in r.getMessage()]
+    assert f"next_attempt_at={row.next_attempt_at.isoformat(timespec='seconds')}" in line
+    assert "attempt=1" in line
+    assert not DeadLetter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_parked_retries_back_off_up_to_the_cap_then_give_up_after_the_window():
+    with pytest.raises(Retry):
+        fails.apply(kwargs={"error": "refused"}, throw=True)
+    row = OutboxMessage.objects.get()
+    task_id = str(row.pk)
+    first = row.first_failed_at
+    # 30 failures later (each a relay republish with the same task id), the delay is capped.
+    OutboxMessage.objects.filter(pk=row.pk).update(retries=30)
+    with pytest.raises(Retry):
+        fails.apply(kwargs={"error": "refused"}, task_id=task_id, retries=30, throw=True)
+    row.refresh_from_db()
+    assert row.retries == 31 and row.first_failed_at == first  # the window counts from the 1st
+    delay = (row.next_attempt_at - timezone.now()).total_seconds()
+    assert 600 * (1 - RETRY_JITTER) - 5 <= delay <= 600
+    # 23 h 59 min after the first failure: still retrying.
+    OutboxMessage.objects.filter(pk=row.pk).update(first_failed_at=first - timedelta(hours=23.98))
+    with pytest.raises(Retry):
+        fails.apply(kwargs={"error": "refused"}, task_id=task_id, retries=31, throw=True)
+    assert not DeadLetter.objects.exists()
+    # Past 24 h: gives up, once, into the dead-letter table.
+    OutboxMessage.objects.filter(pk=row.pk).update(first_failed_at=first - timedelta(hours=24))
+    with pytest.raises(ConnectionRefusedError):
+        fails.apply(kwargs={"error": "refused"}, task_id=task_id, retries=32, throw=True)
+    dead = DeadLetter.objects.get()
+    assert dead.task_id == task_id and dead.transient and dead.attempts == 33
+    assert dead.first_failed_at == first - timedelta(hours=24)
+    assert dead.exception.startswith("ConnectionRefusedError")
+    assert "raise ConnectionRefusedError" in dead.traceback
+    assert dead.kwargs == {"error": "refused"} and dead.resent_at is None
+    row.refresh_from_db()
+    assert row.sent_at is not None  # not republished by the relay any more
+    assert relay_pending()["sent"] == 0
+
+
+@pytest.mark.django_db
+def test_a_non_transient_failure_is_dead_lettered_at_once():
+    with pytest.raises(ValueError):
+        fails.apply(kwargs={"error": "bug"}, throw=True)
+    dead = DeadLetter.objects.get()
+    assert not dead.transient and dead.attempts == 1 and "a bug" in dead.exception
+    assert not OutboxMessage.objects.exists()  # nothing parked
+    assert attempts == ["bug"]
+
+
+@pytest.mark.django_db
+def test_a_task_called_as_a_function_neither_retries_nor_dead_letters():
+    with pytest.raises(ConnectionRefusedError):
+        fails(error="refused")
+    assert not OutboxMessage.objects.exists() and not DeadLetter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_order_placed_during_an_smtp_outage_is_e_mailed_once_when_it_returns(
+    org, product, member_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The bug of issue 9: the outbox row was marked sent although the task then failed."""
+    client, user = member_client(org, "member")
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/orders/", {"lines": [{"product": product.pk, "quantity": 1}]}
+        )
+    assert response.status_code == 201
+    order_id = response.json()["id"]
+    row = OutboxMessage.objects.get()
+    # Published, the task failed (eager: inside the publish), parked: not marked sent.
+    assert row.sent_at is None and row.retries == 1
+    assert mail.outbox == [] and not TaskEffect.objects.exists()
+
+    monkeypatch.undo()  # SMTP is back
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    assert relay_pending()["sent"] == 1
+    assert [m.subject for m in mail.outbox] == [f"Order #{order_id} confirmed"]
+    assert TaskEffect.objects.filter(key=confirmation_key(order_id)).count() == 1
+    row.refresh_from_db()
+    assert row.sent_at is not None
+    assert relay_pending()["sent"] == 0 and len(mail.outbox) == 1
+    assert user.email == mail.outbox[0].to[0]
