@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install install-dev install-runtime run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup
+	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup chaos
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -111,6 +111,12 @@ bench-celery: install services
 
 bench-ops: install services ## /ops/ server time: all up, cache Redis hung, cache Redis down
 	$(BIN)/python -m bench.ops
+
+# Fault injection on the whole stack (docs/operations.md#make-chaos); on demand, not in `make test`.
+# Its own PostgreSQL cluster, Sentinel group and SMTP server: needs none of `services`.
+# CHAOS_ARGS=--quick for short outages (~3 min), e.g. `make chaos CHAOS_ARGS=--quick`.
+chaos: install
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

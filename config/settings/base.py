@@ -4,8 +4,19 @@ Every connection detail and secret comes from the environment; this module holds
 them (``dev``/``test`` supply local ones, ``prod`` none). See ``.env.example`` for the variables.
 """
 
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
 from core.db.config import database_config, owner_database_config
-from core.redis.config import REDIS_DATABASES, cache_config, url_with_db
+from core.redis.config import (
+    REDIS_DATABASES,
+    cache_config,
+    parse_sentinels,
+    sentinel_cache_config,
+    sentinel_kwargs,
+    sentinel_url,
+    url_with_db,
+)
 from core.storage.config import default_storage_config
 
 from ._env import BASE_DIR, email_settings, env
@@ -143,17 +154,32 @@ FILES_DISK_FREE_MIN_PERCENT = env.float("FILES_DISK_FREE_MIN_PERCENT", default=1
 # One REDIS_URL configures everything: each cache alias and the broker get their own logical
 # database of that server (core.redis.config.REDIS_DATABASES); REDIS_<USE>_URL overrides one.
 # Password and TLS come with the URL (redis://:pw@host:6379, rediss://...). See docs/caching.md.
-REDIS_URL = env.str("REDIS_URL")
+# Redis Sentinel instead (docs/caching.md "Redis Sentinel"): REDIS_SENTINELS=h1:26379,h2:26379,...
+# and REDIS_SENTINEL_MASTER=<name> put every cache alias, the broker and the results on the
+# master those sentinels name, with the same database numbers; REDIS_URL is then not needed.
+REDIS_SENTINELS = parse_sentinels(env.str("REDIS_SENTINELS", default=""))
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="")
+if REDIS_SENTINELS and not REDIS_SENTINEL_MASTER:
+    raise ImproperlyConfigured(
+        "REDIS_SENTINELS is set but REDIS_SENTINEL_MASTER is not: set it to the master's name "
+        "in the sentinels' configuration (sentinel monitor <name> ...)."
+    )
+# Password of the sentinels themselves (requirepass in sentinel.conf), and of the Redis nodes.
+REDIS_SENTINEL_PASSWORD = env.str("REDIS_SENTINEL_PASSWORD", default="")
+REDIS_PASSWORD = env.str("REDIS_PASSWORD", default="")
+REDIS_URL = env.str("REDIS_URL", default="" if REDIS_SENTINELS else environ.Env.NOTSET)
 
 
 def _redis_url(variable: str, use: str) -> str:
-    """``variable`` if set (and not blank), else REDIS_URL on the use's own database."""
-    return env.str(variable, default="") or url_with_db(REDIS_URL, REDIS_DATABASES[use])
+    """``variable`` if set (and not blank), else REDIS_URL on the use's own database (with
+    Sentinel: the sentinels' ``sentinel://`` URL on that database, for the broker/results)."""
+    if explicit := env.str(variable, default=""):
+        return explicit
+    if REDIS_SENTINELS:
+        return sentinel_url(REDIS_SENTINELS, REDIS_DATABASES[use], REDIS_PASSWORD)
+    return url_with_db(REDIS_URL, REDIS_DATABASES[use])
 
 
-REDIS_CACHE_URL = _redis_url("REDIS_CACHE_URL", "default")
-REDIS_PERMISSIONS_URL = _redis_url("REDIS_PERMISSIONS_URL", "permissions")
-REDIS_API_RESPONSES_URL = _redis_url("REDIS_API_RESPONSES_URL", "api_responses")
 REDIS_BROKER_URL = _redis_url("REDIS_BROKER_URL", "celery_broker")
 REDIS_RESULT_URL = _redis_url("REDIS_RESULT_URL", "celery_results")
 # Every key is prefixed per environment (prod/staging sharing a server never collide).
@@ -168,23 +194,45 @@ _redis_timeouts = {
     "connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
 }
+REDIS_SENTINEL_KWARGS = sentinel_kwargs(
+    password=REDIS_SENTINEL_PASSWORD,
+    connect_timeout=REDIS_SOCKET_CONNECT_TIMEOUT,
+    socket_timeout=REDIS_SOCKET_TIMEOUT,
+)
+
+
+def _cache(variable: str, alias: str, **options) -> dict:
+    """One alias: REDIS_<ALIAS>_URL if set, else the Sentinel master, else REDIS_URL (own db)."""
+    options = {**_redis_timeouts, **options}
+    if REDIS_SENTINELS and not env.str(variable, default=""):
+        return sentinel_cache_config(
+            REDIS_SENTINEL_MASTER,
+            REDIS_DATABASES[alias],
+            sentinels=REDIS_SENTINELS,
+            sentinel_kwargs=REDIS_SENTINEL_KWARGS,
+            password=REDIS_PASSWORD,
+            **options,
+        )
+    return cache_config(_redis_url(variable, alias), **options)
+
+
 CACHES = {
     # General-purpose: a plain cache.get()/set() anywhere must not fail while Redis is down.
-    "default": cache_config(
-        REDIS_CACHE_URL,
+    "default": _cache(
+        "REDIS_CACHE_URL",
+        "default",
         timeout=env.int("CACHE_DEFAULT_TIMEOUT", default=300),
         ignore_exceptions=True,
-        **_redis_timeouts,
     ),
-    "permissions": cache_config(
-        REDIS_PERMISSIONS_URL,
+    "permissions": _cache(
+        "REDIS_PERMISSIONS_URL",
+        "permissions",
         timeout=env.int("PERMISSION_CACHE_TIMEOUT", default=300),
-        **_redis_timeouts,
     ),
-    "api_responses": cache_config(
-        REDIS_API_RESPONSES_URL,
+    "api_responses": _cache(
+        "REDIS_API_RESPONSES_URL",
+        "api_responses",
         timeout=env.int("API_RESPONSE_CACHE_TIMEOUT", default=60),
-        **_redis_timeouts,
     ),
 }
 # Switches (the benchmark measures with them off; an operator can too).
@@ -303,6 +351,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": _celery_keyprefix,
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": _celery_keyprefix}
+# sentinel:// broker/results (REDIS_SENTINELS, or a CELERY_BROKER_URL written that way): the
+# master's name and how to reach the sentinels (kombu's and Celery's Sentinel transports).
+_sentinel_options = {
+    "master_name": REDIS_SENTINEL_MASTER,
+    "sentinel_kwargs": REDIS_SENTINEL_KWARGS,
+}
+if CELERY_BROKER_URL.startswith("sentinel://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(_sentinel_options)
+if CELERY_RESULT_BACKEND.startswith("sentinel://"):
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS.update(_sentinel_options)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Ride out a broker outage of any length: retry the connection forever (Celery's default gives
@@ -313,6 +371,9 @@ CELERY_BROKER_TRANSPORT = env.str("CELERY_BROKER_TRANSPORT", default="") or {
     "redis": "core.celery_app.transport:Transport",
     "sentinel": "core.celery_app.transport:SentinelTransport",
 }.get(CELERY_BROKER_URL.split("://", 1)[0])
+# The messages a worker held when its broker connection dropped go back to their queue as soon
+# as it is connected again, not after the visibility timeout (core/celery_app/consumer.py).
+CELERY_WORKER_CONSUMER = "core.celery_app.consumer:Consumer"
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 3,
     "interval_start": 0,

@@ -17,3 +17,7 @@ app.autodiscover_tasks()
 
 # Counters per task name, worker/beat heartbeats (kept in Redis, read by /metrics and health).
 from . import signals  # noqa: E402,F401
+from .consumer import RedeliverAfterReconnect  # noqa: E402
+
+# Messages held when the broker connection dropped go back on reconnect (consumer.py).
+app.steps["consumer"].add(RedeliverAfterReconnect)

@@ -47,15 +47,23 @@ def monitor_prefix() -> str:
     return global_keyprefix() + settings.CELERY_MONITOR_KEY_PREFIX
 
 
+_TIMEOUTS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "health_check_interval": 30}
+
+
 @cache
 def _client_for(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
-    )
+    if url.startswith("sentinel://"):
+        # The master the sentinels name now (kombu's transport options: master_name,
+        # sentinel_kwargs), re-discovered on every new connection (core.redis.sentinel).
+        from core.redis.sentinel import client_for_url
+
+        return client_for_url(url, options=_transport_options(), **_TIMEOUTS)
+    return redis.Redis.from_url(url, **_TIMEOUTS)
 
 
 def broker_redis() -> redis.Redis:
-    """A redis-py client on the broker's database (cached per process; fork-safe)."""
+    """A redis-py client on the broker's database (cached per process; fork-safe); on the
+    Sentinel-discovered master when the broker URL is ``sentinel://``."""
     return _client_for(settings.CELERY_BROKER_URL)
 
 

@@ -45,7 +45,9 @@ def _keys() -> tuple[str, str, str]:
 
 
 def instance_id(hostname: str) -> str:
-    return f"{hostname}:{os.getpid()}"
+    """``hostname:pid``, then ``hostname:pid.N`` after the N-th lost broker connection."""
+    epoch = f".{_state.epoch}" if _state.epoch else ""
+    return f"{hostname}:{os.getpid()}{epoch}"
 
 
 def record_owner(delivery_tag: str, hostname: str) -> None:
@@ -56,6 +58,9 @@ def record_owner(delivery_tag: str, hostname: str) -> None:
 class _State:
     beating_since: float | None = None
     last_scan = 0.0
+    epoch = 0  # lost broker connections of this process (see on_connection_lost)
+    previous: list[str] = []  # identities used before a connection loss, not yet restored
+    lost: dict = {}  # delivery tag -> message held when a connection was lost, not yet restored
 
 
 _state = _State()
@@ -117,3 +122,85 @@ def restore_orphans(dead_before: float) -> list[str]:
             )
     client.hdel(owners, *orphans)
     return orphans
+
+
+def on_connection_lost(hostname: str, held: dict) -> None:
+    """The consumer lost its broker connection holding ``held`` (delivery tag -> kombu message:
+    reserved, running, or waiting for an ETA, and not acknowledged; ``core.celery_app.consumer``).
+
+    Celery drops those from memory and cancels its running late-ack tasks, expecting the broker
+    to redeliver them; with Redis nothing does until the visibility timeout (2 h). They are put
+    back when the consumer is connected again (:func:`on_consumer_restart`). From here on this
+    process also records its messages under a new identity: should that restore fail, the old
+    identity no longer beats and the orphan scan restores what it had recorded.
+    """
+    _state.lost.update(held)
+    _state.previous.append(instance_id(hostname))
+    _state.epoch += 1
+
+
+# Message properties worth keeping when a message is published again from memory.
+_REPUBLISH_PROPERTIES = ("correlation_id", "reply_to", "priority", "delivery_mode", "expiration")
+
+
+def on_consumer_restart(hostname: str) -> list[str]:
+    """Connected again (after a broker restart or a Sentinel failover): put the messages held
+    on the lost connection back on their queue at once; returns their tags.
+
+    Still in the unacked hash: restored from there (kombu's ``restore_by_tag``). Not there at all
+    (a promoted replica that had not received that write yet, or a Redis restarted without
+    persistence): published again from the copy in memory. Delivery stays at least once; the
+    effects are idempotent (``once``).
+    """
+    lost, previous = dict(_state.lost), list(_state.previous)
+    if not lost and not previous:
+        return []
+    owners, _, unacked = _keys()
+    client = monitor.broker_redis()
+    held = {tag.decode(): owner.decode() for tag, owner in client.hgetall(owners).items()}
+    mine = sorted(set(lost) | {tag for tag, owner in held.items() if owner in previous})
+    still = client.pipeline(transaction=False)
+    for tag in mine:
+        still.hexists(unacked, tag)
+    present = dict(zip(mine, still.execute(), strict=True))
+    done = []
+    with current_app.connection_for_write() as conn:
+        qos = conn.default_channel.qos
+        producer = conn.Producer()
+        for tag in mine:
+            if present[tag]:
+                qos.restore_by_tag(tag, leftmost=True)
+                how = "restored"
+            elif tag in lost:
+                _republish(producer, lost[tag])
+                how = "published again"
+            else:
+                continue  # acknowledged meanwhile
+            done.append(tag)
+            logger.warning(
+                "task.redelivered delivery_tag=%s holder=%s (%s: broker connection lost)",
+                tag,
+                held.get(tag, f"{hostname}:{os.getpid()}"),
+                how,
+            )
+    if mine:
+        client.hdel(owners, *mine)
+    for tag in lost:
+        _state.lost.pop(tag, None)
+    _state.previous = [p for p in _state.previous if p not in previous]
+    return done
+
+
+def _republish(producer, message) -> None:
+    info = message.delivery_info or {}
+    properties = message.properties or {}
+    producer.publish(
+        message.body,
+        exchange=info.get("exchange", ""),
+        routing_key=info.get("routing_key", ""),
+        headers=message.headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        retry=True,
+        **{name: properties[name] for name in _REPUBLISH_PROPERTIES if name in properties},
+    )

@@ -154,12 +154,12 @@ def owner_database_config(env: environ.Env, url_var: str = "DATABASE_OWNER_URL")
     """
     if not env.str(url_var, default=""):
         return None
-    config: dict[str, Any] = env.db_url(url_var, engine="django.db.backends.postgresql")
+    config: dict[str, Any] = parse_database_url(env.str(url_var), url_var)  # multi-host too
     options: dict[str, Any] = dict(config.get("OPTIONS", {}))
-    options["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)
+    options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
     if sslmode := env.str("DB_SSLMODE", default=""):
-        options["sslmode"] = sslmode
+        options.setdefault("sslmode", sslmode)
     if sslrootcert := env.str("DB_SSLROOTCERT", default=""):
-        options["sslrootcert"] = sslrootcert
+        options.setdefault("sslrootcert", sslrootcert)
     config["OPTIONS"] = options
     return config

@@ -251,7 +251,14 @@ def _pg_connections(ctx: Context, cursor) -> Finding:
 
 
 def _redis_where(client) -> str:
-    kwargs = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    if hasattr(pool, "get_master_address"):  # redis.sentinel.SentinelConnectionPool
+        try:
+            host, port = pool.get_master_address()
+        except Exception as exc:  # noqa: BLE001 - no master known: say so, the checks go on
+            return f"Sentinel master {pool.service_name!r} (unknown: {type(exc).__name__})"
+        return f"{host}:{port} (Sentinel master {pool.service_name!r})"
+    kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix:{kwargs['path']}"
     return f"{kwargs.get('host')}:{kwargs.get('port')}"
@@ -320,16 +327,41 @@ def redis_checks(ctx: Context):
 
 
 def sentinel_findings(ctx: Context):
-    """Sentinel quorum, where Sentinel is configured (REDIS_SENTINELS)."""
-    sentinels = getattr(settings, "REDIS_SENTINELS", None)
-    if not sentinels:
+    """Sentinel (REDIS_SENTINELS): every sentinel answers, names the master, and
+    ``SENTINEL CKQUORUM`` holds (read by core.redis.sentinel.state, as readiness does)."""
+    from core.redis import sentinel
+
+    if not sentinel.configured():
         yield Finding("redis.sentinel", OK, "Sentinel not configured")
         return
+    doc = "docs/caching.md#redis-sentinel"
+    name = sentinel.master_name()
+    current = sentinel.state()
+    total = len(current.sentinels)
+    all_up = current.reachable == total
     yield Finding(
-        "redis.sentinel",
-        WARN,
-        "Sentinel is configured but this version of doctor cannot check its quorum",
-        "Check with `redis-cli -p 26379 sentinel ckquorum <master>` (docs/caching.md).",
+        "redis.sentinel_reachable",
+        OK if all_up else (FAIL if not current.reachable else ctx.rule(False)),
+        f"{current.reachable}/{total} sentinels answer"
+        + "".join(f"; {k}: {v}" for k, v in current.sentinels.items() if v != "ok"),
+        "" if all_up else f"Start the sentinels or fix REDIS_SENTINELS: {doc}",
+    )
+    if current.master:
+        yield Finding("redis.sentinel_master", OK, f"master {name!r} is {current.master}")
+    else:
+        yield Finding(
+            "redis.sentinel_master",
+            FAIL,
+            f"no sentinel names a master {name!r}",
+            f"Check REDIS_SENTINEL_MASTER against `sentinel monitor` in sentinel.conf: {doc}",
+        )
+    yield Finding(
+        "redis.sentinel_quorum",
+        OK if current.quorum_ok else FAIL,
+        f"SENTINEL CKQUORUM {name}: {current.quorum or 'no sentinel answered'}"[:300],
+        ""
+        if current.quorum_ok
+        else f"Start enough sentinels for the quorum (and a majority) to authorize a failover: {doc}",
     )
 
 

@@ -27,3 +27,6 @@ def _check(alias: str):
 
 for _alias in cache_aliases():
     register(f"cache.{_alias}", critical=False)(_check(_alias))
+
+# The Sentinel group's readiness check (``redis_sentinel``: current master, quorum).
+from . import sentinel  # noqa: E402,F401

@@ -21,9 +21,10 @@ from core.testing.ports import free_port
 
 
 class RedisServer:
-    def __init__(self, directory: Path, port: int | None = None):
+    def __init__(self, directory: Path, port: int | None = None, extra_args: tuple = ()):
         self.directory = directory
         self.port = port or free_port()
+        self.extra_args = list(extra_args)  # e.g. ("--replicaof", host, port)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -55,6 +56,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.directory),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
