@@ -19,3 +19,6 @@ urlpatterns = [
 if settings.BENCH_ENDPOINTS:
     # Named by a setting, imported by include(): config never imports bench/ (import-linter).
     urlpatterns += [path("", include(settings.BENCH_URLCONF))]
+
+# Unknown URLs under /api/ answer JSON (core/api/errors.py); others Django's page.
+handler404 = "core.api.errors.not_found"

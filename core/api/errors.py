@@ -1,33 +1,19 @@
-"""Errors Django itself answers for URLs under ``/api/`` become JSON, like every DRF error.
+"""Django's own 404 for URLs under ``/api/`` as JSON, like every DRF error.
 
-An unknown API URL (``/api/v1/products/0.5/``: no route matches) gets Django's 404 page, and
-with ``DEBUG`` on its technical 404 page: HTML a JSON client cannot read. This middleware turns
-any HTML error response under ``/api/`` into ``{"detail": ..., "code": ...}`` with the same status.
+An unknown API URL (``/api/v1/products/0.5/``: no route matches) is answered by Django's
+handler404 (config/urls.py), not by DRF: without this it is an HTML page a JSON client cannot
+read. (With ``DEBUG`` on, Django shows its technical 404 page instead, as for any URL.) A
+handler rather than a middleware: a middleware deepens every request's stack, which the JSON
+nesting limits are measured against (core/tests/test_json_inputs.py).
 """
 
 from django.http import JsonResponse
+from django.views import defaults
 
 API_PREFIX = "/api/"
 
 
-class APIJSONErrorsMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        if (
-            response.status_code >= 400
-            and request.path.startswith(API_PREFIX)
-            and response.get("Content-Type", "").startswith("text/html")
-        ):
-            reason = response.reason_phrase or "Error"
-            json_response = JsonResponse(
-                {"detail": f"{reason}.", "code": reason.lower().replace(" ", "_")},
-                status=response.status_code,
-            )
-            for header in ("Allow", "Retry-After", "Vary"):
-                if header in response:
-                    json_response[header] = response[header]
-            return json_response
-        return response
+def not_found(request, exception=None):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
