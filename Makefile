@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install install-dev install-runtime run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup chaos
+	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup chaos
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -114,13 +114,16 @@ bench-ops: install services ## /ops/ server time: all up, cache Redis hung, cach
 
 # Fault injection on the whole stack (docs/operations.md#make-chaos); on demand, not in `make test`.
 # Its own PostgreSQL cluster, Sentinel group and SMTP server: needs none of `services`.
-# CHAOS_ARGS=--quick for short outages (~3 min), e.g. `make chaos CHAOS_ARGS=--quick`.
+# CHAOS_ARGS=--quick for short outages (~4 min), e.g. `make chaos CHAOS_ARGS=--quick`.
 chaos: install
 	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
 
+
+bench-audit: install services ## audit log on vs off: product updates and order placement (target <= +15%)
+	$(BIN)/python -m bench.audit
 
 bench-orders: install services ## orders/s and p50/p99, 1 and 10 organizations, next to pgbench tpcb-like
 	$(BIN)/python -m bench.orders

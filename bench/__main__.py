@@ -11,6 +11,7 @@ from . import results
 
 MODULES = [
     "bench.api",
+    "bench.audit",
     "bench.cache",
     "bench.celery",
     "bench.concurrent_index",

@@ -14,8 +14,8 @@ time to recover after the component returned. At the end: orders committed vs co
 e-mails (each exactly once), exports requested vs done, tasks lost. The table also goes to
 ``bench/results`` (``bench/results.py``). docs/operations.md "make chaos" explains how to read it.
 
-    python -m bench.chaos            # the issue's durations (SMTP down 120 s: ~6 min)
-    python -m bench.chaos --quick    # short outages (~2 min)
+    python -m bench.chaos            # the issue's durations (SMTP down 120 s): ~8 min
+    python -m bench.chaos --quick    # short outages: ~4 min
 """
 
 from __future__ import annotations
@@ -431,7 +431,9 @@ def _get_json(url: str, timeout: float = 3.0) -> tuple[int, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short outages (about 2 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="short outages (about 4 minutes in all)"
+    )
     parser.add_argument("--smtp-outage", type=float, help="seconds SMTP refuses (default 120)")
     parser.add_argument("--pg-outage", type=float, help="seconds PostgreSQL is down (default 10)")
     parser.add_argument("--settle", type=float, help="seconds of load after each recovery (10)")

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "core",
     "core.outbox",
+    "core.audit",
     "api.v1.base_models.user",
     "api.v1.base_models.organization",
     "api.v1.catalog.products",
@@ -55,6 +56,8 @@ ERP_MEMBERSHIP_MODEL = "organizations.Membership"
 ERP_ROLE_MODEL = "organizations.Role"
 
 MIDDLEWARE = [
+    # Request id + who is acting, for the audit triggers (core/audit/context.py).
+    "core.audit.context.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -417,6 +420,12 @@ OUTBOX_CLAIM_SECONDS = env.int("OUTBOX_CLAIM_SECONDS", default=30)
 OUTBOX_RETRY_MAX_DELAY = env.int("OUTBOX_RETRY_MAX_DELAY", default=300)  # seconds
 OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=7)
 OUTBOX_BACKLOG_MAX_AGE = env.int("OUTBOX_BACKLOG_MAX_AGE", default=300)  # health: degraded above
+
+# --- Audit log (core.audit; docs/operations.md#audit-log-retention) ---
+# Off drops the audit triggers at the next migrate (nothing is recorded); on installs them.
+AUDIT_LOG_ENABLED = env.bool("AUDIT_LOG_ENABLED", default=True)
+# prune_audit_log (run as the owner role) deletes records older than this.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 # --- Exports (api.v1.exports) ---
 EXPORT_TTL_HOURS = env.int("EXPORT_TTL_HOURS", default=7 * 24)

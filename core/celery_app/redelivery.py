@@ -59,8 +59,10 @@ class _State:
     beating_since: float | None = None
     last_scan = 0.0
     epoch = 0  # lost broker connections of this process (see on_connection_lost)
-    previous: list[str] = []  # identities used before a connection loss, not yet restored
-    lost: dict = {}  # delivery tag -> message held when a connection was lost, not yet restored
+
+    def __init__(self):
+        self.previous: list[str] = []  # identities used before a connection loss, not restored
+        self.lost: dict = {}  # delivery tag -> message held when a connection was lost
 
 
 _state = _State()
@@ -147,9 +149,10 @@ def on_consumer_restart(hostname: str) -> list[str]:
     """Connected again (after a broker restart or a Sentinel failover): put the messages held
     on the lost connection back on their queue at once; returns their tags.
 
-    Still in the unacked hash: restored from there (kombu's ``restore_by_tag``). Not there at all
-    (a promoted replica that had not received that write yet, or a Redis restarted without
-    persistence): published again from the copy in memory. Delivery stays at least once; the
+    Still in the unacked hash: restored from there (kombu's ``restore_by_tag``). Already back on
+    its queue (kombu's own restore on close reached a quickly restarted Redis): left alone. Not
+    there at all (a promoted replica that had not received that write yet, or a Redis restarted
+    without persistence): published again from the copy in memory. Delivery stays at least once; the
     effects are idempotent (``once``).
     """
     lost, previous = dict(_state.lost), list(_state.previous)
@@ -171,11 +174,11 @@ def on_consumer_restart(hostname: str) -> list[str]:
             if present[tag]:
                 qos.restore_by_tag(tag, leftmost=True)
                 how = "restored"
-            elif tag in lost:
+            elif tag in lost and not _queued(client, lost[tag], tag):
                 _republish(producer, lost[tag])
                 how = "published again"
             else:
-                continue  # acknowledged meanwhile
+                continue  # acknowledged meanwhile, or already back on its queue
             done.append(tag)
             logger.warning(
                 "task.redelivered delivery_tag=%s holder=%s (%s: broker connection lost)",
@@ -189,6 +192,29 @@ def on_consumer_restart(hostname: str) -> list[str]:
         _state.lost.pop(tag, None)
     _state.previous = [p for p in _state.previous if p not in previous]
     return done
+
+
+# Queue entries looked at to tell "kombu put it back itself" from "the broker lost it".
+QUEUE_SCAN_LIMIT = 10000
+
+
+def _queued(client, message, tag: str) -> bool:
+    """Is the message back on its queue already? kombu restores unacked messages when the channel
+    closes, which succeeds when Redis is back by then (a quick restart); only a message the
+    broker no longer has anywhere is published again."""
+    routing_key = (message.delivery_info or {}).get("routing_key") or ""
+    prefix = monitor.global_keyprefix()
+    names = [routing_key] + [
+        f"{routing_key}{monitor.PRIORITY_SEPARATOR}{step}"
+        for step in monitor.DEFAULT_PRIORITY_STEPS
+        if step
+    ]
+    needle = tag.encode()
+    for name in names:
+        for entry in client.lrange(prefix + name, 0, QUEUE_SCAN_LIMIT - 1):
+            if needle in entry:
+                return True
+    return False
 
 
 def _republish(producer, message) -> None:

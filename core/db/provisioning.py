@@ -165,3 +165,17 @@ def provision(
         ):
             cur.execute(sql.SQL(statement).format(**ids))
         report(f"granted {app.user}: CONNECT, USAGE, SELECT/INSERT/UPDATE/DELETE (no DDL)")
+        # Append-only tables (the audit log, core.audit) keep only SELECT/INSERT: the grant
+        # above gave UPDATE/DELETE back on a re-run. Marked by their comment, set by migration.
+        cur.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+            "AND obj_description(c.oid, 'pg_class') LIKE 'append-only%'"
+        )
+        for (table,) in cur.fetchall():
+            cur.execute(
+                sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM PUBLIC, {}").format(
+                    sql.Identifier(table), ids["app"]
+                )
+            )
+            report(f"{table} is append-only: {app.user} has no UPDATE/DELETE/TRUNCATE on it")

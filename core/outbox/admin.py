@@ -1,11 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from .dead_letters import resend
 from .models import DeadLetter, OutboxMessage, TaskEffect
 
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "task_name", "organization_id", "created_at", "attempts", "sent_at"]
+    list_display = [
+        "id", "task_name", "organization_id", "created_at", "attempts", "retries", "sent_at",
+    ]  # fmt: skip
     list_filter = ["task_name", ("sent_at", admin.EmptyFieldListFilter)]
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
@@ -19,12 +22,28 @@ class TaskEffectAdmin(admin.ModelAdmin):
 
 @admin.register(DeadLetter)
 class DeadLetterAdmin(admin.ModelAdmin):
-    """Tasks that gave up (read-only here; `manage.py retry_dead_tasks` re-sends them)."""
+    """Read-only, with the ``retry_dead_tasks`` re-send as an action."""
 
-    list_display = ["task_name", "organization_id", "transient", "attempts", "first_failed_at"]
-    list_filter = ["task_name", "transient"]
-    search_fields = ["task_id", "task_name", "exception"]
+    list_display = [
+        "id", "task_name", "organization_id", "exception_head", "attempts",
+        "first_failed_at", "last_failed_at", "resent_at",
+    ]  # fmt: skip
+    list_filter = ["task_name", "transient", ("resent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["task_name", "task_id", "exception"]
     readonly_fields = [f.name for f in DeadLetter._meta.fields]
+    actions = ["resend_selected"]
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="exception")
+    def exception_head(self, obj: DeadLetter) -> str:
+        return obj.exception[:80]
+
+    @admin.action(description="Re-send through the outbox (effects guarded by once() not repeated)")
+    def resend_selected(self, request, queryset):
+        results = [resend(dead) for dead in queryset.order_by("id")]
+        published = sum(r.published for r in results)
+        self.message_user(
+            request,
+            f"Re-sent {len(results)} dead letter(s): {published} published, "
+            f"{len(results) - published} waiting in the outbox for the relay.",
+            messages.SUCCESS,
+        )

@@ -32,6 +32,9 @@ def nested(depth: int, leaf=1):
     return {"k": value}
 
 
+VERY_DEEP = nested(900)
+
+
 def product_body(custom_fields):
     return {"sku": "SKU-J", "name": "Json", "price": "1.00", "custom_fields": custom_fields}
 
@@ -40,7 +43,7 @@ def product_body(custom_fields):
     "custom_fields, message",
     [
         (nested(MAX_DEPTH + 1), "deeper than 32"),
-        (nested(900), "deeper than 32"),
+        (VERY_DEEP, "deeper than 32"),
         ({"n": HUGE}, "64-bit"),
         ({"n": -(2**63) - 1}, "64-bit"),
         ({"list": [1, 2, [3, {"n": 2**64}]]}, "64-bit"),
@@ -52,7 +55,14 @@ def test_product_custom_fields_beyond_limits_are_400_and_write_nothing(
     client, _ = member_client(org, "admin")
     response = client.post(PRODUCTS, product_body(custom_fields), format="json")
     assert response.status_code == 400, response.content
-    assert message in response.json()["custom_fields"][0]
+    body = response.json()
+    if "custom_fields" not in body and custom_fields is VERY_DEEP:
+        # 900 levels: whether the standard library's parser runs out of stack first (a clean
+        # 400 from core.api.parsers) or the depth check names the field depends on how deep the
+        # stack already is (middleware, xdist); either way it is a 400 and nothing is written.
+        assert "nested too deeply" in body["detail"], body
+    else:
+        assert message in body["custom_fields"][0], body
     assert not Product.objects.filter(organization=org).exists()
 
 

@@ -96,7 +96,8 @@ def test_worker_killed_mid_task_redelivers_and_effect_happens_once(start_worker,
     start_worker("rescuer", **visibility)
     wait_for(lambda: counters.get(f"{key}:effects") == b"1", what="the redelivered task")
     assert int(counters.get(f"{key}:deliveries")) == 2
-    assert TaskEffect.objects.filter(key=key).count() == 1
+    # The Redis counter is bumped inside once()'s transaction: its COMMIT may follow a moment later.
+    wait_for(lambda: TaskEffect.objects.filter(key=key).count() == 1, what="the effect's commit")
     wait_for(lambda: monitor.queue_depths(client)[1] == 0, what="the ack")
     assert int(counters.get(f"{key}:effects")) == 1
 

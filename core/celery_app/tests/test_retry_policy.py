@@ -194,3 +194,47 @@ def test_order_placed_during_an_smtp_outage_is_e_mailed_once_when_it_returns(
     assert row.sent_at is not None
     assert relay_pending()["sent"] == 0 and len(mail.outbox) == 1
     assert user.email == mail.outbox[0].to[0]
+
+
+@erp_task(name="tests.retry_policy.bounded", max_retries=2)
+def bounded() -> None:
+    attempts.append("try")
+    raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+
+@pytest.mark.django_db
+def test_when_the_retry_cannot_be_parked_a_capped_broker_countdown_is_used(
+    replay_retries, monkeypatch, caplog
+):
+    """The database is the failing component: the park fails, Celery's own retry takes over
+    (eager: replayed at once), bounded like the parked path, countdown <= the 600 s cap."""
+    from core.celery_app import retry
+
+    class Broken:
+        def park(self, *args, **kwargs):
+            raise ConnectionError("database unreachable")
+
+        def dead_letter(self, *args, **kwargs):
+            attempts.append("dead-letter")
+
+    monkeypatch.setattr(retry, "_store", Broken())
+    result = bounded.apply(throw=False)
+    assert result.failed() and isinstance(result.result, ConnectionRefusedError)
+    assert attempts == ["try", "try", "try", "dead-letter"]  # 1 + max_retries=2, then given up
+    lines = [r.getMessage() for r in caplog.records if "(broker countdown)" in r.getMessage()]
+    assert len(lines) == 2 and all("next_attempt_at=" in line for line in lines)
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_periodic_tasks_are_neither_parked_nor_dead_lettered(monkeypatch):
+    """Beat's next tick is their retry: a day of parked relays would pile up otherwise."""
+    from core.outbox import tasks
+
+    def refused(**kwargs):
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "broker refused")
+
+    monkeypatch.setattr(tasks, "relay_pending", refused)
+    with pytest.raises(ConnectionRefusedError):
+        tasks.relay_outbox.apply(throw=True)
+    assert not OutboxMessage.objects.exists() and not DeadLetter.objects.exists()

@@ -15,6 +15,13 @@ from core.outbox.models import DeadLetter, OutboxMessage, TaskEffect
 URL = "/api/v1/orders/"
 
 
+def dead_letter(task_id: str) -> DeadLetter:
+    return DeadLetter.objects.create(
+        task_name="tests.x", task_id=task_id, exception="ValueError: x", attempts=1,
+        first_failed_at="2026-01-01T00:00Z", last_failed_at="2026-01-01T00:00Z",
+    )  # fmt: skip
+
+
 @pytest.fixture
 def smtp_down(monkeypatch):
     def refused(*args, **kwargs):
@@ -171,13 +178,50 @@ def test_dead_letters_show_in_health_metrics_doctor_and_celery_status(
 @pytest.mark.django_db(transaction=True)
 def test_readiness_is_degraded_not_503_with_dead_letters(client, settings):
     settings.HEALTH_CHECK_TIMEOUT = 10
-    DeadLetter.objects.create(
-        task_name="tests.x", task_id="t1", exception="ValueError: x", attempts=1,
-        first_failed_at="2026-01-01T00:00Z", last_failed_at="2026-01-01T00:00Z",
-    )  # fmt: skip
+    dead_letter("t1")
     response = client.get("/health/ready/")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
     component = body["components"]["dead_letters"]
     assert component["status"] != "ok" and "retry_dead_tasks" in component["error"]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_ops_celery_panel_shows_the_dead_letter_count(tmp_path, settings):
+    from core.ops.panels import celery_panel
+    from core.testing.redis import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    settings.CELERY_BROKER_URL = server.url_for(3)
+    try:
+        items = {i["label"]: i for i in celery_panel()["items"]}
+        assert items["dead letters"]["value"] == "0" and items["dead letters"]["status"] == OK
+        dead_letter("t-ops")
+        items = {i["label"]: i for i in celery_panel()["items"]}
+        assert items["dead letters"]["value"].startswith("1 (oldest")
+        assert "retry_dead_tasks" in items["dead letters"]["value"]
+        assert items["dead letters"]["status"] == WARN
+    finally:
+        server.stop()
+
+
+@pytest.mark.django_db
+def test_admin_action_resends(dead_orders, client):
+    from api.v1.base_models.user.tests.factories import UserFactory
+
+    ids = dead_orders(2)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        "/admin/outbox/deadletter/",
+        {
+            "action": "resend_selected",
+            "_selected_action": list(DeadLetter.objects.values_list("pk", flat=True)),
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Re-sent 2 dead letter(s): 2 published" in response.content.decode()
+    assert sorted(m.subject for m in mail.outbox) == sorted(f"Order #{i} confirmed" for i in ids)
+    assert client.get("/admin/outbox/deadletter/").status_code == 200

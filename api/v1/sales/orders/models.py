@@ -57,6 +57,9 @@ class OrderNumberCounter(models.Model):
     )
     last_number = models.BigIntegerField(default=0)
 
+    # Not in the audit log (core.audit): internal bookkeeping; the order's record has its number.
+    audit_log = False
+
     def __str__(self) -> str:
         return f"organization {self.organization_id}: {self.last_number}"
 
