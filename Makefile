@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install install-dev install-runtime run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup chaos
+	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup bench-observability bench-db-scale bench-failover chaos
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -134,5 +134,14 @@ bench-pagination: install services ## list page 1 at 10k vs 1M rows, cursor deep
 bench-startup: install ## manage.py help vs bare django-admin help (target < 1.5 s), slowest imports
 	$(BIN)/python -m bench.startup
 
+bench-observability: install services ## request metrics on vs off: products-list throughput (issue 12)
+	$(BIN)/python -m bench.observability
+
 bench-tail: install services ## tail latency at -c64/-c256 (p99 vs p50) and the -w x -c scaling curve
 	$(BIN)/python -m bench.tail
+
+bench-failover: install ## failover downtime: seconds without a successful write, primary killed + standby promoted
+	$(BIN)/python -m bench.failover
+
+bench-db-scale: install services ## products list: primary vs + 1 replica; list/orders via PgBouncer vs direct at -c64/-c256
+	$(BIN)/python -m bench.db_scale

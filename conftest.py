@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from api.v1.base_models.organization.models import Membership, Role
@@ -55,8 +55,8 @@ def api_client() -> APIClient:
 def client_for(user, organization=None) -> APIClient:
     """An APIClient authenticated with a real token (and the X-Organization header if given)."""
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    headers = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    _, token = AuthToken.objects.create(user=user)
+    headers = {"HTTP_AUTHORIZATION": f"Token {token}"}
     if organization is not None:
         headers["HTTP_X_ORGANIZATION"] = organization.slug
     client.credentials(**headers)

@@ -22,6 +22,8 @@ MODULES = [
     "bench.ops",
     "bench.tail",
     "bench.startup",
+    "bench.failover",
+    "bench.db_scale",
 ]
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from api.v1.base_models.organization.models import Membership, Organization, Role
 
@@ -34,12 +34,12 @@ def load() -> None:
     Membership.objects.create(
         user=user, organization=organizations[0], role=Role.objects.get(name="admin")
     )
-    token = Token.objects.create(user=user)
+    _, token = AuthToken.objects.create(user=user)
     first = organizations[0].products_first_id = organizations[0].pk and _first_product_id(
         organizations[0].pk
     )
     print(
-        f"TOKEN={token.key} ORG={organizations[0].slug} FIRST_PRODUCT={first} PRICE={Decimal('0.99')}"
+        f"TOKEN={token} ORG={organizations[0].slug} FIRST_PRODUCT={first} PRICE={Decimal('0.99')}"
     )
 
 

@@ -40,7 +40,7 @@ from decimal import Decimal
 import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 from api.v1.base_models.organization.models import Membership, Organization, Role
 from api.v1.catalog.products.models import Product
@@ -59,7 +59,7 @@ products = Product.objects.bulk_create(
     for i in range(200))
 ids = [p.pk for p in products]
 client = APIClient()
-client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=user).key,
+client.credentials(HTTP_AUTHORIZATION="Token " + AuthToken.objects.create(user=user)[1],
                    HTTP_X_ORGANIZATION=org.slug)
 owner = psycopg.connect(os.environ["DATABASE_OWNER_URL"], autocommit=True)
 install = [triggers.FUNCTION_SQL] + [triggers.trigger_sql(m, c) for m, c in triggers.audited_models()]

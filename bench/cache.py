@@ -124,7 +124,7 @@ def prepare_dataset() -> str:
     from decimal import Decimal
 
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from api.v1.base_models.organization.models import Membership, Organization, Role
     from api.v1.base_models.user.tests.factories import UserFactory
@@ -156,8 +156,7 @@ def prepare_dataset() -> str:
         membership = Membership.objects.create(
             user=user, organization=org, role=Role.objects.get(name="viewer")
         )
-    token, _ = Token.objects.get_or_create(user=membership.user)
-    return token.key
+    return AuthToken.objects.create(user=membership.user)[1]
 
 
 # --- in-process authorization cost ---------------------------------------------------------
@@ -264,9 +263,10 @@ def main() -> int:
             with gunicorn({**env, "WEB_CONCURRENCY": str(WORKERS)}) as server:
                 load_python_once(server.port, headers)
                 measure("products list, caches warm", server, LIST_PATH, headers)
-                from rest_framework.authtoken.models import Token
+                from knox.crypto import hash_token
+                from knox.models import AuthToken
 
-                authz = authorization_cost(Token.objects.get(key=token).user_id)
+                authz = authorization_cost(AuthToken.objects.get(digest=hash_token(token)).user_id)
                 redis_server.stop()
                 measure("products list, Redis stopped", server, LIST_PATH, headers)
             # The machine is shared: measure the uncached list again at the end and use the mean

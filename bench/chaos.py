@@ -409,14 +409,14 @@ SEED = """
 from django.contrib.auth import get_user_model
 from api.v1.base_models.organization.models import Membership, Organization, Role
 from api.v1.catalog.products.models import Product
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 org = Organization.objects.create(name="Chaos", slug="chaos")
 user = get_user_model().objects.create_user("chaos", "chaos@example.com", "{password}")
 Membership.objects.create(user=user, organization=org, role=Role.objects.get(name="admin"))
 products = Product.objects.bulk_create(
     Product(organization=org, sku=f"C-{{i}}", name=f"Chaos {{i}}", price="9.99", stock=10**9)
     for i in range(50))
-print("SEED", Token.objects.get_or_create(user=user)[0].key,
+print("SEED", AuthToken.objects.create(user=user)[1],
       ",".join(str(p.pk) for p in products))
 """
 

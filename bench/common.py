@@ -76,9 +76,9 @@ class Server(NamedTuple):
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str]):
+def gunicorn(env: dict[str, str], *, timeout: float = 90):
     """Start the web server exactly as `make run` does (Procfile's command, config/gunicorn.py)
-    on a free port; yields a ``Server``."""
+    on a free port; yields a ``Server``. ``timeout``: seconds to wait for it to answer (a loaded 2-core machine starts it slowly)."""
     port = free_port()
     run_env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}")
     log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
@@ -91,7 +91,7 @@ def gunicorn(env: dict[str, str]):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 urllib.request.urlopen(f"{base}/health/live/", timeout=1)

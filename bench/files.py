@@ -120,13 +120,13 @@ def drop_database() -> None:
 
 
 SETUP_SCRIPT = """
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from api.v1.base_models.organization.models import Membership, Organization, Role
 from django.contrib.auth import get_user_model
 user = get_user_model().objects.create_user("bench", password="bench-pass-123456")
 org = Organization.objects.create(name="Bench", slug="bench")
 Membership.objects.create(user=user, organization=org, role=Role.objects.get(name="owner"))
-print(Token.objects.create(user=user).key)
+print(AuthToken.objects.create(user=user)[1])
 """
 
 

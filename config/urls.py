@@ -16,9 +16,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Under /api/ Django's own error pages answer JSON too (core.api.errors).
+handler400 = "core.api.errors.bad_request"
+handler403 = "core.api.errors.permission_denied"
+handler404 = "core.api.errors.page_not_found"
+handler500 = "core.api.errors.server_error"
+
 if settings.BENCH_ENDPOINTS:
     # Named by a setting, imported by include(): config never imports bench/ (import-linter).
     urlpatterns += [path("", include(settings.BENCH_URLCONF))]
-
-# Unknown URLs under /api/ answer JSON (core/api/errors.py); others Django's page.
-handler404 = "core.api.errors.not_found"

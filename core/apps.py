@@ -13,11 +13,13 @@ class CoreConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the PostgreSQL system checks)
         from .celery_app import health as celery_health  # noqa: F401  (readiness checks)
         from .celery_app import metrics as celery_metrics  # noqa: F401  (collectors)
+        from .db import health as db_health  # noqa: F401  (readiness: wraparound, autovacuum)
         from .db import metrics as db_metrics  # noqa: F401
         from .db.invalidation import connect_all
         from .doctor.checks import register_all as register_doctor_checks
         from .health import checks as health_checks  # noqa: F401
         from .metrics import collectors  # noqa: F401
+        from .metrics import requests as request_metrics  # noqa: F401  (collector)
         from .ops import sampling as ops_sampling
         from .ops.panels import register_builtin_panels
         from .permissions.grants import ensure_builtin_roles
@@ -40,9 +42,17 @@ class CoreConfig(AppConfig):
             expires_seconds=3 * 3600,
         )
 
+        from .db import replicas
+        from .doctor import replicas as replica_doctor
+
+        replicas.register()  # read replicas: health, metrics (only when configured)
+        replica_doctor.register()  # and their doctor findings
         register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
         register_builtin_panels()  # /ops/ sections (core.ops; files: the files app)
         ops_sampling.connect()  # request rate/latency for the /ops/ charts
+        from .requestid import clear_on_request_finished
+
+        clear_on_request_finished()  # the request id ContextVar ends with its request
         from django.contrib import admin
 
         admin.site.index_template = "ops/admin_index.html"  # links the admin index to /ops/

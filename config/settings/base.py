@@ -4,10 +4,12 @@ Every connection detail and secret comes from the environment; this module holds
 them (``dev``/``test`` supply local ones, ``prod`` none). See ``.env.example`` for the variables.
 """
 
+from datetime import timedelta
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from core.db.config import database_config, owner_database_config
+from core.db.config import database_config, owner_database_config, replica_databases
 from core.redis.config import (
     REDIS_DATABASES,
     cache_config,
@@ -34,10 +36,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "corsheaders",
+    "csp",
     "core",
     "core.outbox",
     "core.audit",
@@ -56,16 +60,26 @@ ERP_MEMBERSHIP_MODEL = "organizations.Membership"
 ERP_ROLE_MODEL = "organizations.Role"
 
 MIDDLEWARE = [
+    # First: every response (also those of the middlewares below) carries X-Request-ID, and
+    # every log line of the request its id (core.requestid).
+    "core.requestid.RequestIdMiddleware",
+    # Request counter and latency histogram by route pattern for /metrics (core.metrics.requests).
+    "core.metrics.requests.RequestMetricsMiddleware",
     # Request id + who is acting, for the audit triggers (core/audit/context.py).
     "core.audit.context.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before whitenoise and CommonMiddleware, which can answer without the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.db.replicas.ReplicaReadsMiddleware",  # inert without DATABASE_REPLICA_URLS
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy header when CONTENT_SECURITY_POLICY is set (prod; CSP_ENABLED).
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,7 +105,31 @@ DATABASES = {"default": database_config(env)}
 # The schema owner: `migrate` and `safe_migrate` connect as it when DATABASE_OWNER_URL is set
 # (core.db.owner); every other process keeps the application role of DATABASE_URL.
 DATABASE_OWNER = owner_database_config(env)
+# Read replicas (docs/database.md#read-replicas): DATABASE_REPLICA_URLS adds replica_1, replica_2...
+# (each URL parsed like DATABASE_URL); core.db.replicas routes read-only API requests to them,
+# with read-your-writes. Without replicas neither the router nor the middleware does anything.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASES.update(replica_databases(DATABASE_REPLICA_URLS, env))
+DATABASE_ROUTERS = ["core.db.replicas.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
+# A replica further behind than this (seconds) gets no reads until it catches up.
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5.0)
+# An unreachable replica is left alone this long (seconds, per process) before the next try.
+DATABASE_REPLICA_RETRY_AFTER = env.float("DATABASE_REPLICA_RETRY_AFTER", default=10.0)
+# Each process asks its replicas for their position and lag at most this often (seconds).
+DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", default=1.0)
+# How long a user's writes pin their reads to replicas that have replayed them (seconds).
+DATABASE_REPLICA_STICKY_SECONDS = env.int("DATABASE_REPLICA_STICKY_SECONDS", default=60)
+# GET/HEAD requests under these paths may read from a replica.
+DATABASE_REPLICA_PATHS = env.list("DATABASE_REPLICA_PATHS", default=["/api/"])
+# The cache alias holding read-your-writes positions: one that raises when Redis is down (then
+# reads go to the primary), never the error-swallowing "default".
+DATABASE_REPLICA_CACHE = "permissions"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Transaction-ID age (age(datfrozenxid), wraparound at ~2.1e9) above which /health/ready/ is
+# degraded (docs/database.md, "Wraparound and vacuum health").
+DATABASE_XID_AGE_WARN = env.int("DATABASE_XID_AGE_WARN", default=1_200_000_000)
+# Seconds in the Retry-After of the 503 answered while the database is unreachable.
+DB_OUTAGE_RETRY_AFTER = env.int("DB_OUTAGE_RETRY_AFTER", default=5)
 MINIMUM_POSTGRES_VERSION = 14
 
 AUTH_USER_MODEL = "users.User"
@@ -245,6 +283,27 @@ API_RESPONSE_CACHE_ENABLED = env.bool("API_RESPONSE_CACHE_ENABLED", default=True
 API_RESPONSE_CACHE_LOCK_WAIT = env.float("API_RESPONSE_CACHE_LOCK_WAIT", default=2.0)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # the default alias's swallowed errors are logged
 
+# --- API tokens (django-rest-knox; docs/api.md "Authentication") ---
+# Each login creates a token valid this many seconds (default 30 days); only its digest is stored.
+TOKEN_TTL = env.int("TOKEN_TTL", default=30 * 24 * 3600)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(seconds=TOKEN_TTL),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
+# --- Throttling (DRF throttles on the default cache alias; core.api.throttling) ---
+# POST /api/v1/auth/token/: failed attempts allowed per username / per client IP in the window,
+# then 429 + Retry-After (correct password included) until the oldest failure leaves it.
+LOGIN_FAILURES_PER_USERNAME = env.str("LOGIN_FAILURES_PER_USERNAME", default="10/15m")
+LOGIN_FAILURES_PER_IP = env.str("LOGIN_FAILURES_PER_IP", default="50/15m")
+# Per-user / anonymous API rates (e.g. 1000/h); empty: off (the default).
+API_THROTTLE_USER_RATE = env.str("API_THROTTLE_USER_RATE", default="")
+API_THROTTLE_ANON_RATE = env.str("API_THROTTLE_ANON_RATE", default="")
+# Reverse proxies in front that append to X-Forwarded-For (nginx: 1). 0: the client IP is the
+# socket's address, and X-Forwarded-For (which a client can forge) is ignored.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -263,6 +322,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_CLASSES": [
+        *(["core.api.throttling.UserRateThrottle"] if API_THROTTLE_USER_RATE else []),
+        *(["core.api.throttling.AnonRateThrottle"] if API_THROTTLE_ANON_RATE else []),
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "login_username": LOGIN_FAILURES_PER_USERNAME,
+        "login_ip": LOGIN_FAILURES_PER_IP,
+        "user": API_THROTTLE_USER_RATE or None,
+        "anon": API_THROTTLE_ANON_RATE or None,
+    },
+    "NUM_PROXIES": NUM_PROXIES,
 }
 # Lists count exactly up to this many rows, then report the planner's estimate; pages past
 # API_PAGINATION_MAX_OFFSET rows are refused in favour of ?cursor= (core/api/pagination.py).
@@ -289,9 +359,54 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- CORS (django-cors-headers; docs/api.md "CORS") ---
+# Browser origins allowed to call the API (https://app.example.com,...); empty: none, the API is
+# same-origin only. Token auth needs no cookies: credentials stay off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+    "x-organization",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Content-Disposition")
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=3600)
+
+# --- Content-Security-Policy (django-csp; docs/operations.md "Content-Security-Policy") ---
+# On in prod (CSP_ENABLED defaults to true there). Scripts only from this origin (the admin,
+# /ops/ with uPlot and Swagger UI have no inline script); inline styles are allowed because
+# Swagger UI and Redoc set style attributes; Redoc runs a blob: worker; images may be data: URLs.
+CSP_ENABLED = env.bool("CSP_ENABLED", default=False)
+ERP_CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+CONTENT_SECURITY_POLICY = ERP_CONTENT_SECURITY_POLICY if CSP_ENABLED else None
+
 # --- Monitoring ---
-# /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>).
+# /metrics is open unless METRICS_TOKEN is set (then: Authorization: Bearer <token>); with
+# METRICS_REQUIRE_TOKEN (prod default) and no METRICS_TOKEN it refuses every request. The same
+# bearer (or a staff session) shows /health/ready/'s details; anyone else gets statuses only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_REQUIRE_TOKEN = env.bool("METRICS_REQUIRE_TOKEN", default=False)
+# erp_http_requests_total / erp_http_request_duration_seconds (off: the benchmark's baseline).
+REQUEST_METRICS_ENABLED = env.bool("REQUEST_METRICS_ENABLED", default=True)
 # Collectors and readiness checks are registered by each module (core.registry).
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 HEALTH_CHECK_KEEP_CONNECTIONS = True
@@ -436,13 +551,31 @@ BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 BENCH_URLCONF = "bench.bare"  # the URLconf served when BENCH_ENDPOINTS is on
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# LOG_FORMAT=plain (default: one readable line) or json (one JSON object per line, for log
+# shippers; python-json-logger). Every line carries the request id (core.requestid): web,
+# worker, beat and manage.py all load these settings.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "core.requestid.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -488,3 +621,18 @@ DOCTOR_BACKUP_MAX_AGE_HOURS = env.float("DOCTOR_BACKUP_MAX_AGE_HOURS", default=2
 # request counts to the broker's Redis (the charts' rolling hour).
 OPS_REFRESH_SECONDS = env.float("OPS_REFRESH_SECONDS", default=10.0)
 OPS_REQUEST_FLUSH_SECONDS = env.float("OPS_REQUEST_FLUSH_SECONDS", default=5.0)
+
+# --- Error reporting (sentry-sdk; docs/operations.md "Sentry") ---
+# Set SENTRY_DSN to report unhandled errors of web requests, Celery tasks and commands.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from core.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=APP_VERSION,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

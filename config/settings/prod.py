@@ -46,5 +46,13 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 globals().update(email_settings("django.core.mail.backends.smtp.EmailBackend"))
 
+# Content-Security-Policy on every response (base.ERP_CONTENT_SECURITY_POLICY); CSP_ENABLED=false
+# turns it off.
+if env.bool("CSP_ENABLED", default=True):
+    CONTENT_SECURITY_POLICY = ERP_CONTENT_SECURITY_POLICY  # noqa: F405
+
+# /metrics is refused (403) until METRICS_TOKEN is set: its figures are not for the public.
+METRICS_REQUIRE_TOKEN = env.bool("METRICS_REQUIRE_TOKEN", default=True)
+
 # Deploy-time `safe_migrate` takes and verifies a backup first.
 SAFE_MIGRATE_BACKUP = env.bool("SAFE_MIGRATE_BACKUP", default=True)

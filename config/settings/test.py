@@ -42,7 +42,8 @@ CACHES = {
     alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": alias}
     for alias in ("default", "permissions", "api_responses")
 }
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Quiet unless asked (integration tests run workers with LOG_LEVEL=INFO to read their lines).
+LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")  # noqa: F405
 # Probe threads must not keep connections open: pytest-django drops the test database at the end.
 HEALTH_CHECK_KEEP_CONNECTIONS = False
 # Migrations in tests run as the test role too (a shell's DATABASE_OWNER_URL names the dev database).
@@ -50,4 +51,4 @@ DATABASE_OWNER = None
 # Backups in tests run as the test role (the local superuser), whatever the shell exports.
 BACKUP_DATABASE_URL = ""
 BACKUP_ADMIN_URL = ""
-LOGGING["loggers"]["celery"]["level"] = "WARNING"  # noqa: F405
+LOGGING["loggers"]["celery"]["level"] = env.str("LOG_LEVEL", default="WARNING")  # noqa: F405

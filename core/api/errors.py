@@ -1,19 +1,84 @@
-"""Django's own 404 for URLs under ``/api/`` as JSON, like every DRF error.
+"""JSON error pages for everything under ``/api/`` that Django answers before (or instead of) DRF.
 
-An unknown API URL (``/api/v1/products/0.5/``: no route matches) is answered by Django's
-handler404 (config/urls.py), not by DRF: without this it is an HTML page a JSON client cannot
-read. (With ``DEBUG`` on, Django shows its technical 404 page instead, as for any URL.) A
-handler rather than a middleware: a middleware deepens every request's stack, which the JSON
-nesting limits are measured against (core/tests/test_json_inputs.py).
+DRF renders its own exceptions as JSON, but some errors never reach a DRF view: an unknown URL
+(404), a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` or with too many fields (Django's
+``SuspiciousOperation`` family, answered by ``handler400``), a CSRF refusal (403) and an unhandled
+exception (500). ``config/urls.py`` points Django's ``handler400/403/404/500`` here: under
+``/api/`` they answer ``{"detail": ...}`` as JSON, elsewhere Django's own HTML pages.
 """
 
+from __future__ import annotations
+
+import sys
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.views import defaults
+
+__all__ = ["bad_request", "permission_denied", "page_not_found", "server_error", "is_api"]
 
 API_PREFIX = "/api/"
 
 
-def not_found(request, exception=None):
-    if request.path.startswith(API_PREFIX):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+def is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _json(request, status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def bad_request_detail(exception) -> str:
+    from django.conf import settings
+
+    if isinstance(exception, RequestDataTooBig):
+        return (
+            "The request body is larger than the "
+            f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes accepted (DATA_UPLOAD_MAX_MEMORY_SIZE); "
+            "upload files through /api/v1/files/ as multipart/form-data."
+        )
+    if isinstance(exception, TooManyFieldsSent):
+        return (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields "
+            "(DATA_UPLOAD_MAX_NUMBER_FIELDS)."
+        )
+    if isinstance(exception, TooManyFilesSent):
+        return (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files "
+            "(DATA_UPLOAD_MAX_NUMBER_FILES)."
+        )
+    return "Bad request: the body or headers could not be parsed."
+
+
+def bad_request(request, exception=None):
+    if is_api(request):
+        return _json(request, 400, bad_request_detail(exception))
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if is_api(request):
+        return _json(request, 403, "You do not have permission to perform this action.")
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception=None):
+    if is_api(request):
+        return _json(request, 404, f"No API endpoint at {request.path}; see /api/v1/docs/.")
     return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    # A database outage (core.db.outage) is a 503 + Retry-After, not a 500, for every view.
+    from core.db.outage import is_outage, outage_response
+
+    if is_outage(exc := sys.exc_info()[1]):
+        return outage_response(exc)
+    if is_api(request):
+        return _json(
+            request,
+            500,
+            "Internal server error; it has been logged. Quote the X-Request-ID header when you "
+            "report it.",
+        )
+    return defaults.server_error(request)

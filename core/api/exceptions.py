@@ -11,12 +11,15 @@ import logging
 from functools import cache
 
 from django.apps import apps
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, models
 from django.db.models.deletion import ProtectedError, RestrictedError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.db.outage import is_outage, outage_response
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ class DomainError(Exception):
 
 
 def exception_handler(exc, context):
+    if is_outage(exc):  # the database is unreachable: 503 + Retry-After, not 500
+        return outage_response(exc)
     if isinstance(exc, DomainError):
         return Response(exc.payload, status=exc.status_code)
     # ProtectedError/RestrictedError subclass IntegrityError: test them first.
@@ -90,11 +95,21 @@ def exception_handler(exc, context):
     if isinstance(exc, IntegrityError):
         return integrity_error_response(exc)
     if isinstance(exc, DataError):
-        # e.g. a NUL byte inside JSON, a value out of the column's range
+        # e.g. a NUL byte inside JSON, a value out of the column's range. The database's own text
+        # (table, column and value names, server details) stays in the log, never in a response.
+        logger.warning(
+            "database rejected a value: %s", str(exc).splitlines()[0] if str(exc) else ""
+        )
         return Response(
-            {"non_field_errors": [f"The database rejected a value: {str(exc).splitlines()[0]}"]},
+            {"non_field_errors": ["The database rejected a value (out of range or not storable)."]},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        # Raised by Django while DRF reads the body (before any parser): a 400 like Django's
+        # handler400, but JSON and naming the limit.
+        from .errors import bad_request_detail
+
+        return Response({"detail": bad_request_detail(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -15,6 +15,29 @@ class JSONParser(parsers.JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+            raise ParseError(TOO_DEEP) from None
+        # A body that parsed but is nested near the interpreter's limit would overflow the stack
+        # later (DRF's JSONField re-encodes values to check them): refuse it here. Values deeper
+        # than json_limits.MAX_DEPTH but within this are refused by the serializers, naming the
+        # field.
+        if _deeper_than(data, PARSE_MAX_DEPTH):
+            raise ParseError(TOO_DEEP)
+        return data
+
+
+PARSE_MAX_DEPTH = 200
+TOO_DEEP = "JSON parse error - the body is nested too deeply."
+
+
+def _deeper_than(value, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

@@ -70,8 +70,12 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        given = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        # core.requestid.RequestIdMiddleware (before this one) chose the id already: the audit
+        # rows, the log lines and the response then carry the same one.
+        request_id = getattr(request, "request_id", None)
+        if not request_id or not _SANE_REQUEST_ID.fullmatch(request_id):
+            given = request.headers.get(REQUEST_ID_HEADER, "")
+            request_id = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         request.request_id = request_id
         token = _request_id.set(request_id)
         try:

@@ -101,3 +101,37 @@ def _on_worker_ready(sender=None, **kwargs):
 @signals.worker_shutdown.connect
 def _on_worker_shutdown(sender=None, **kwargs):
     _safely(monitor.record_worker_heartbeat, sender.hostname, alive=False)
+
+
+# --- request ids (core.requestid): the id of the request that queued a task ------------------
+
+
+@signals.before_task_publish.connect
+def _add_request_id_header(sender=None, headers=None, **kwargs):
+    """A task published during a request carries its id (the outbox stores it already)."""
+    from core.requestid import CELERY_HEADER, get_request_id
+
+    request_id = get_request_id()
+    if headers is not None and request_id and not headers.get(CELERY_HEADER):
+        headers[CELERY_HEADER] = request_id
+
+
+_request_id_tokens: dict[str, object] = {}
+
+
+@signals.task_prerun.connect
+def _set_task_request_id(sender=None, task_id=None, task=None, **kwargs):
+    from core.requestid import CELERY_HEADER, set_request_id, well_formed
+
+    request_id = getattr(getattr(task, "request", None), CELERY_HEADER, None)
+    if well_formed(request_id):
+        _request_id_tokens[task_id] = set_request_id(request_id)
+
+
+@signals.task_postrun.connect
+def _reset_task_request_id(sender=None, task_id=None, **kwargs):
+    from core.requestid import reset_request_id
+
+    token = _request_id_tokens.pop(task_id, None)
+    if token is not None:
+        reset_request_id(token)

@@ -163,3 +163,19 @@ def owner_database_config(env: environ.Env, url_var: str = "DATABASE_OWNER_URL")
         options.setdefault("sslrootcert", sslrootcert)
     config["OPTIONS"] = options
     return config
+
+
+PRIMARY = "default"
+REPLICA_ALIAS_PREFIX = "replica_"
+
+
+def replica_databases(urls: list[str], env: environ.Env) -> dict[str, dict[str, Any]]:
+    """``{"replica_1": {...}, ...}`` for ``DATABASE_REPLICA_URLS``: each URL parsed and
+    configured like ``DATABASE_URL`` (``database_config_for_url``). In Django's tests the
+    aliases mirror ``default`` (no test database of their own). Routing: core.db.replicas."""
+    replicas = {}
+    for index, url in enumerate((u.strip() for u in urls if u.strip()), start=1):
+        config = database_config_for_url(url, env, f"DATABASE_REPLICA_URLS (replica {index})")
+        config["TEST"] = {**config.get("TEST", {}), "MIRROR": PRIMARY}
+        replicas[f"{REPLICA_ALIAS_PREFIX}{index}"] = config
+    return replicas

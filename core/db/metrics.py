@@ -101,6 +101,29 @@ class PostgresCollector:
             ["client"],
             [((r["client"] or "unknown",), r["lag_seconds"]) for r in data["replication"]],
         )
+        wrap = data["wraparound"]
+        yield _gauge(
+            "erp_db_xid_age",
+            "Transaction-ID age per database, age(datfrozenxid); wraparound at ~2.1e9",
+            ["database"],
+            [((d["database"],), d["xid_age"]) for d in wrap["databases"]],
+        )
+        yield _gauge(
+            "erp_db_table_xid_age",
+            "Transaction-ID age of this database's oldest tables, age(relfrozenxid)",
+            ["table"],
+            [((t["table"],), t["xid_age"]) for t in wrap["oldest_tables"]],
+        )
+        yield _gauge(
+            "erp_db_xid_age_warn",
+            "DATABASE_XID_AGE_WARN: readiness is degraded above this age",
+            rows=[((), wrap["warn_at"])],
+        )
+        yield _gauge(
+            "erp_db_autovacuum_enabled",
+            "1 if autovacuum (and the track_counts it needs) is on",
+            rows=[((), 1 if wrap["autovacuum"]["enabled"] else 0)],
+        )
         if data["slow_statements"] is not None:
             yield _gauge(
                 "erp_db_statement_mean_seconds",

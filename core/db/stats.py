@@ -11,6 +11,7 @@ production for complete numbers.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 STATEMENT_TIMEOUT_MS = 5000  # a scrape must never hang
@@ -187,6 +188,62 @@ def transaction_id_age(cursor) -> dict:
     return row
 
 
+def xid_age_by_database(cursor) -> list[dict]:
+    """``age(datfrozenxid)`` of every database of the cluster (templates too: wraparound is
+    cluster-wide), oldest first."""
+    return _rows(
+        cursor,
+        "SELECT datname AS database, age(datfrozenxid)::bigint AS xid_age, "
+        "mxid_age(datminmxid)::bigint AS mxid_age FROM pg_database ORDER BY 2 DESC, 1",
+    )
+
+
+def oldest_tables(cursor, limit: int = 5) -> list[dict]:
+    """This database's tables with the oldest ``relfrozenxid`` (their TOAST table counted):
+    the ones a ``VACUUM (FREEZE)`` must reach first. System catalogs included."""
+    return _rows(
+        cursor,
+        """
+        SELECT c.oid::regclass::text AS table,
+               greatest(age(c.relfrozenxid), age(t.relfrozenxid))::bigint AS xid_age,
+               c.relpages::bigint * current_setting('block_size')::int AS size_bytes
+        FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+        WHERE c.relkind IN ('r', 'm')
+        ORDER BY 2 DESC, 1 LIMIT %s
+        """,
+        [limit],
+    )
+
+
+def autovacuum_settings(cursor) -> dict:
+    """Is autovacuum running at all? It needs ``track_counts`` too (without statistics it
+    never picks a table, though ``autovacuum`` says on); anti-wraparound vacuums still run."""
+    (row,) = _rows(
+        cursor,
+        "SELECT current_setting('autovacuum') = 'on' AS autovacuum, "
+        "current_setting('track_counts') = 'on' AS track_counts, "
+        "current_setting('autovacuum_freeze_max_age')::bigint AS freeze_max_age",
+    )
+    row["enabled"] = row["autovacuum"] and row["track_counts"]
+    return row
+
+
+def wraparound(cursor, tables_limit: int = 5) -> dict:
+    """Transaction-ID wraparound health: per-database ages, the oldest tables, autovacuum,
+    and whether the oldest age has passed ``DATABASE_XID_AGE_WARN`` (readiness degrades then)."""
+    databases = xid_age_by_database(cursor)
+    warn_at = settings.DATABASE_XID_AGE_WARN
+    oldest = max((d["xid_age"] for d in databases), default=0)
+    return {
+        "databases": databases,
+        "oldest_tables": oldest_tables(cursor, tables_limit),
+        "autovacuum": autovacuum_settings(cursor),
+        "max_xid_age": oldest,
+        "warn_at": warn_at,
+        "over_warn": oldest > warn_at,
+    }
+
+
 def slow_statements(cursor, limit: int = 10) -> list[dict] | None:
     """Top statements by mean time from pg_stat_statements; None if the extension is not
     installed in this database (docs/backups.md says how to enable it)."""
@@ -231,5 +288,6 @@ def collect(using=None) -> dict:
             "oldest_transaction": oldest_transaction(cursor),
             "waiting_locks": waiting_locks(cursor),
             "replication": replication(cursor),
+            "wraparound": wraparound(cursor),
             "slow_statements": slow_statements(cursor),
         }

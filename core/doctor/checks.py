@@ -135,8 +135,10 @@ def _pg_statements(cursor, stats) -> Finding:
 
 
 def _pg_autovacuum(ctx: Context, cursor) -> Finding:
-    cursor.execute("SHOW autovacuum")
-    on = cursor.fetchone()[0] == "on"
+    from core.db.stats import autovacuum_settings
+
+    av = autovacuum_settings(cursor)
+    on = av["enabled"]  # autovacuum picks tables from the statistics: track_counts too
     cursor.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm', 'p') "
@@ -145,14 +147,19 @@ def _pg_autovacuum(ctx: Context, cursor) -> Finding:
     tables = [r[0] for r in cursor.fetchall()]
     if on and not tables:
         return Finding("postgres.autovacuum", OK, "autovacuum is on")
-    what = "autovacuum is off on the server" if not on else ""
+    what = ""
+    if not av["autovacuum"]:
+        what = "autovacuum is off on the server"
+    elif not av["track_counts"]:
+        what = "track_counts is off on the server: autovacuum never picks a table"
     if tables:
         what += ("; " if what else "") + f"off for table(s) {', '.join(tables[:5])}"
     return Finding(
         "postgres.autovacuum",
         ctx.rule(False),
         what,
-        "Set autovacuum = on (postgresql.conf) / ALTER TABLE ... RESET (autovacuum_enabled): "
+        "Set autovacuum = on and track_counts = on (postgresql.conf) / ALTER TABLE ... RESET "
+        "(autovacuum_enabled): "
         f"{DOC_DB_MONITORING}",
     )
 
@@ -161,6 +168,9 @@ def _pg_xid_age(cursor, stats) -> Finding:
     ages = stats.transaction_id_age(cursor)
     age, limit = ages["cluster_max"], settings.DOCTOR_XID_AGE_WARN
     message = f"oldest transaction-ID age {age:,} (warning line {limit:,}; wraparound ~2.1 billion)"
+    if age >= limit:
+        oldest = ", ".join(f"{t['table']} {t['xid_age']:,}" for t in stats.oldest_tables(cursor, 3))
+        message += f"; oldest tables here: {oldest}"
     if age >= 2 * limit:
         return Finding(
             "postgres.xid_age",

@@ -24,6 +24,15 @@ from core.registry import register_health_check, registry
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
 
 
+class Degraded(Exception):
+    """Raised by a check that answered but found a problem: the component is ``degraded``
+    (never 503, even for a critical check) and ``details`` stay in the readiness body."""
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.details = details or {}
+
+
 def register(name: str, *, critical: bool = False):
     """Decorator form of ``core.registry.register_health_check``."""
 
@@ -52,6 +61,9 @@ def run_checks() -> tuple[bool, dict[str, dict]]:
                 "latency_ms": round(elapsed * 1000, 2),
                 **details,
             }
+        except Degraded as exc:
+            results[check.name] = {"status": "degraded", "error": str(exc), **exc.details}
+            continue
         except FutureTimeout:
             results[check.name] = _failed(check, f"no answer within {timeout:g}s")
         except Exception as exc:  # noqa: BLE001 - any failure is a health finding

@@ -1,7 +1,9 @@
 """``GET /metrics`` in the Prometheus text format.
 
 Open unless ``METRICS_TOKEN`` is set; then ``Authorization: Bearer <METRICS_TOKEN>`` is required
-(401 otherwise). Plain Django view: no DRF, no session.
+(401 otherwise). With ``METRICS_REQUIRE_TOKEN`` (on in prod settings) and no ``METRICS_TOKEN``, it
+refuses every request (403) instead of serving the figures to anyone. Plain Django view: no DRF,
+no session.
 """
 
 import hmac
@@ -19,6 +21,13 @@ from .registry import REGISTRY
 @require_GET
 def metrics(request):
     token = settings.METRICS_TOKEN
+    if not token and settings.METRICS_REQUIRE_TOKEN:
+        return HttpResponse(
+            "/metrics is closed: set METRICS_TOKEN and scrape with "
+            "'Authorization: Bearer <METRICS_TOKEN>'.\n",
+            status=403,
+            content_type="text/plain",
+        )
     if token:
         supplied = request.headers.get("Authorization", "")
         if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):

@@ -31,6 +31,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.celery_app.base import check_task_arguments
+from core.requestid import CELERY_HEADER, get_request_id
 
 from .models import OutboxMessage
 
@@ -63,6 +64,9 @@ def enqueue(task, *, args: Iterable = (), kwargs: dict | None = None, **options)
 
 def enqueue_message(task_name: str, args: list, kwargs: dict, options: dict) -> OutboxMessage:
     """The outbox row of ``enqueue`` (leased to this process), without the on-commit publish."""
+    request_id = get_request_id()
+    if request_id:  # the worker logs the id of the request that queued the task
+        options = {**options, "headers": {**options.get("headers", {}), CELERY_HEADER: request_id}}
     now = timezone.now()
     return OutboxMessage.objects.create(
         task_name=task_name,

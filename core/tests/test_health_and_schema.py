@@ -3,6 +3,7 @@ from django.db import connections
 from django.db.backends.postgresql.base import DatabaseWrapper
 
 from core.health import checks
+from core.testing.health import ready_with_details
 
 
 def shared_wrapper(settings_dict, alias):
@@ -21,7 +22,7 @@ def test_live_touches_no_backend(client):
 @pytest.mark.django_db(transaction=True)
 def test_ready_reports_the_database(client, settings):
     settings.HEALTH_CHECK_TIMEOUT = 10  # a loaded CI machine must not turn "slow" into "down"
-    response = client.get("/health/ready/")
+    response = ready_with_details(client)
     assert response.status_code == 200
     body = response.json()
     # No Celery worker/beat runs in unit tests: those components may be "degraded" (still 200).
@@ -36,7 +37,7 @@ def test_ready_reports_the_database(client, settings):
 def test_ready_is_503_when_the_database_is_down(client, monkeypatch):
     settings_dict = {**connections["default"].settings_dict, "PORT": 1, "NAME": "nowhere"}
     monkeypatch.setattr(checks, "connection", shared_wrapper(settings_dict, "dead"))
-    response = client.get("/health/ready/")
+    response = ready_with_details(client)
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "down"
@@ -87,7 +88,7 @@ def test_ready_gives_up_on_a_hung_database_after_the_deadline(client, monkeypatc
         settings.HEALTH_CHECK_TIMEOUT = 0.5
         settings_dict = {**connections["default"].settings_dict, "PORT": port}
         monkeypatch.setattr(checks, "connection", shared_wrapper(settings_dict, "hung"))
-        response = client.get("/health/ready/")
+        response = ready_with_details(client)
         assert response.status_code == 503
         assert response.json()["components"]["database"]["error"] == "no answer within 0.5s"
     finally:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError
 
 from core.celery_app.base import ErpTask, erp_task
 
 from . import services
 from .permissions import Perm
+
+logger = logging.getLogger(__name__)
 
 
 class ExportTask(ErpTask):
@@ -18,8 +23,14 @@ class ExportTask(ErpTask):
         services.fail_export(kwargs["export_id"], f"Refused: {exc}")
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        # Retries exhausted or a non-transient error: don't leave the export "running".
-        services.fail_export(kwargs["export_id"], f"{type(exc).__name__}: {exc}")
+        # Retries exhausted or a non-transient error: don't leave the export "running". The
+        # database's own error text (schema, values) goes to the log, not to the API's `error`.
+        if isinstance(exc, DatabaseError):
+            logger.error("export %s failed: %s: %s", kwargs["export_id"], type(exc).__name__, exc)
+            message = f"{type(exc).__name__}: the database refused the export (details logged)."
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        services.fail_export(kwargs["export_id"], message)
 
 
 @erp_task(base=ExportTask, name="api.v1.exports.tasks.run_export")

@@ -32,6 +32,12 @@ def record_worker_pid(*, key: str, redis_url: str) -> None:
     redis.Redis.from_url(redis_url).set(key, os.getppid())
 
 
+@erp_task(name="tests.fail")
+def fail(*, marker: str) -> None:
+    """Always fails (not a transient error: no retry); Sentry tests look for ``marker``."""
+    raise ValueError(f"task failed on purpose: {marker}")
+
+
 @erp_task(name="tests.beat_tick")
 def beat_tick(*, key: str, redis_url: str) -> None:
     """One periodic run: append the time it ran (the beat-lock test counts them)."""

@@ -21,6 +21,7 @@ import pytest
 from core.celery_app import beat as beat_module
 from core.celery_app import monitor
 from core.celery_app.testing import Beat, wait_for
+from core.testing.health import ready_with_details
 
 pytestmark = [
     pytest.mark.integration,
@@ -30,7 +31,7 @@ pytestmark = [
 
 TICK = "erp-test:beat-lock-tick"
 SENT = re.compile(
-    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO core.celery_app "
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO core.celery_app \[[^\]]*\] "
     rf"beat.dispatch entry={re.escape(TICK)} ",
     re.MULTILINE,
 )
@@ -207,7 +208,7 @@ def test_holder_and_standbys_in_readiness_doctor_and_celery_status(broker, clien
     with monitor_as("host-b:2"):
         beat_module.record_beat(dispatching=False)
 
-    beat = client.get("/health/ready/").json()["components"]["celery_beat"]
+    beat = ready_with_details(client).json()["components"]["celery_beat"]
     assert beat["status"] == "ok", beat
     assert beat["holder"] == "host-a:1"
     assert beat["standbys"] == ["host-b:2"]

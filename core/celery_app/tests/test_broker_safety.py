@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from core.celery_app import monitor
+from core.testing.health import ready_with_details
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 def _report(client):
     out = io.StringIO()
     call_command("redis_stats", stdout=out)
-    broker = client.get("/health/ready/").json()["components"]["celery_broker"]
+    broker = ready_with_details(client).json()["components"]["celery_broker"]
     metrics = client.get("/metrics").content.decode()
     return out.getvalue(), broker, metrics
 

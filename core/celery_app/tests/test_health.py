@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from core.outbox.models import OutboxMessage
+from core.testing.health import ready_with_details
 
 # Health checks run in their own threads (own DB connections): rows must be committed.
 pytestmark = [
@@ -16,7 +17,7 @@ def test_old_outbox_backlog_and_missing_worker_and_beat_are_degraded(broker, hea
     OutboxMessage.objects.create(
         task_name="tests.noop", created_at=timezone.now() - timedelta(hours=1)
     )
-    response = health_client.get("/health/ready/")
+    response = ready_with_details(health_client)
     assert response.status_code == 200
     components = response.json()["components"]
     assert components["celery_broker"]["status"] == "ok"

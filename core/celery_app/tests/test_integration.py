@@ -24,6 +24,7 @@ from core.celery_app import monitor
 from core.celery_app.testing import wait_for
 from core.outbox.models import OutboxMessage, TaskEffect
 from core.outbox.services import outbox_backlog, relay_pending
+from core.testing.health import ready_with_details
 
 from .tasks_for_tests import slow_effect
 
@@ -74,7 +75,7 @@ def test_export_end_to_end_through_the_api(start_worker, health_client):
         in metrics
     )
     assert "erp_celery_workers_alive 1.0" in metrics
-    health = client.get("/health/ready/").json()["components"]
+    health = ready_with_details(client).json()["components"]
     assert health["celery_broker"]["status"] == "ok"
     assert health["celery_workers"]["status"] == "ok"
 
@@ -169,7 +170,7 @@ def test_rolled_back_transaction_publishes_nothing(broker, start_worker):
 def test_health_reports_broker_down_as_degraded_not_503(broker, health_client):
     client = health_client
     broker.stop()
-    response = client.get("/health/ready/")
+    response = ready_with_details(client)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"

@@ -155,6 +155,7 @@ def test_transaction_id_age_above_the_warning_line(settings):
     settings.DOCTOR_XID_AGE_WARN = 1  # every real database is older than 1 transaction
     finding = by_id(run_doctor(only=["postgres"], ctx=PROD))["postgres.xid_age"]
     assert finding.status == FAIL and "warning line 1" in finding.message
+    assert "oldest tables here: " in finding.message  # what VACUUM (FREEZE) must reach first
 
 
 @pytest.mark.django_db

@@ -84,6 +84,34 @@ class Command(BaseCommand):
         if not data["replication"]:
             out("  no replicas")
 
+        wrap = data["wraparound"]
+        out(style.MIGRATE_HEADING("Transaction-ID wraparound (vacuum freeze)"))
+        av = wrap["autovacuum"]
+        if av["enabled"]:
+            out(f"  autovacuum on (autovacuum_freeze_max_age {av['freeze_max_age']:,})")
+        else:
+            off = "autovacuum" if not av["autovacuum"] else "track_counts"
+            out(
+                style.ERROR(
+                    f"  autovacuum is NOT running ({off} = off): turn it on, see docs/database.md"
+                )
+            )
+        for d in wrap["databases"]:
+            line = f"  database {d['database']:<28} xid age {d['xid_age']:>13,}"
+            out(style.WARNING(line) if d["xid_age"] > wrap["warn_at"] else line)
+        for t in wrap["oldest_tables"]:
+            out(
+                f"  table    {t['table']:<28} xid age {t['xid_age']:>13,}  {_fmt_bytes(t['size_bytes'])}"
+            )
+        if wrap["over_warn"]:
+            out(
+                style.WARNING(
+                    f"  oldest age {wrap['max_xid_age']:,} is above DATABASE_XID_AGE_WARN "
+                    f"{wrap['warn_at']:,} (wraparound ~2.1 billion): VACUUM (FREEZE) the oldest "
+                    "tables and find what holds autovacuum back (docs/database.md)"
+                )
+            )
+
         out(style.MIGRATE_HEADING("Slowest statements (pg_stat_statements)"))
         if data["slow_statements"] is None:
             out("  pg_stat_statements is not installed here: see docs/backups.md, Monitoring.")

@@ -11,6 +11,7 @@ from api.v1.sales.orders.tasks import confirmation_key, send_order_confirmation
 from core.doctor import OK, WARN, Context
 from core.doctor.checks import dead_letter_findings
 from core.outbox.models import DeadLetter, OutboxMessage, TaskEffect
+from core.testing.health import ready_with_details
 
 URL = "/api/v1/orders/"
 
@@ -179,7 +180,7 @@ def test_dead_letters_show_in_health_metrics_doctor_and_celery_status(
 def test_readiness_is_degraded_not_503_with_dead_letters(client, settings):
     settings.HEALTH_CHECK_TIMEOUT = 10
     dead_letter("t1")
-    response = client.get("/health/ready/")
+    response = ready_with_details(client)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"

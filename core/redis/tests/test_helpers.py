@@ -7,6 +7,7 @@ from core.redis import availability, generations
 from core.redis.config import url_with_db
 from core.redis.keys import digest, make_key
 from core.redis.locks import cache_lock
+from core.testing.health import ready_with_details
 
 
 def test_url_with_db_keeps_credentials_tls_and_query():
@@ -69,7 +70,7 @@ def test_breaker_bypasses_a_dead_redis_then_retries(settings, caplog):
 
 @pytest.mark.django_db
 def test_readiness_lists_every_cache_alias(client):
-    body = client.get("/health/ready/").json()
+    body = ready_with_details(client).json()
     for alias in ("default", "permissions", "api_responses"):
         assert body["components"][f"cache.{alias}"] == {
             "status": "ok",

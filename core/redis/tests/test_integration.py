@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from api.v1.base_models.organization.models import Membership, Role
 from api.v1.catalog.products.models import Product
 from api.v1.catalog.products.tests.factories import ProductFactory
+from core.testing.health import ready_with_details
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -71,7 +72,7 @@ def test_redis_down_every_endpoint_answers_and_recovers(
     # Plain use of the default alias anywhere in the code degrades to a miss, never an error.
     caches["default"].set("k", 1)
     assert caches["default"].get("k") is None
-    ready = client.get("/health/ready/")
+    ready = ready_with_details(client)
     body = ready.json()
     assert ready.status_code == 200 and body["status"] == "degraded"
     assert body["components"]["cache.api_responses"]["status"] == "degraded"
@@ -82,7 +83,7 @@ def test_redis_down_every_endpoint_answers_and_recovers(
     assert admin.get(URL)["X-Cache"] == "HIT"  # back in use, no restart
     assert admin.get(URL).json()["count"] == 3
     assert admin.post(URL, {"sku": "D-3", "name": "No", "price": "1"}).status_code == 403
-    ready = client.get("/health/ready/")
+    ready = ready_with_details(client)
     # Caches back to ok (Celery components may be degraded: no worker runs in this test).
     assert ready.status_code == 200
     assert all(
@@ -118,7 +119,7 @@ def test_bumps_missed_while_down_are_replayed(org, product, member_client, redis
 def test_health_and_metrics_report_each_alias(client, redis_caches, settings):
     settings.METRICS_TOKEN = ""
     redis_caches.client(1).get("missing")  # a keyspace miss: the hit ratio has a denominator
-    body = client.get("/health/ready/").json()
+    body = ready_with_details(client).json()
     for alias in ("default", "permissions", "api_responses"):
         component = body["components"][f"cache.{alias}"]
         assert component["status"] == "ok"

@@ -23,6 +23,7 @@ from core.doctor import Context
 from core.doctor.checks import sentinel_findings
 from core.redis import sentinel as redis_sentinel
 from core.redis.config import REDIS_DATABASES, sentinel_cache_config, sentinel_kwargs
+from core.testing.health import ready_with_details
 from core.testing.redis import RedisServer
 from core.testing.sentinel import MASTER_NAME, SentinelGroup
 
@@ -175,7 +176,7 @@ def test_master_killed_under_requests_and_a_worker(tmp_path, settings, org, memb
             assert admin.get(URL)["X-Cache"] == "HIT"  # cached on the master (Sentinel client)
             old = group.master()
             assert group.master().client(REDIS_DATABASES["api_responses"]).dbsize() > 0
-            ready = client.get("/health/ready/").json()["components"]
+            ready = ready_with_details(client).json()["components"]
             assert ready["redis_sentinel"]["master"] == f"127.0.0.1:{old.port}"
             assert ready["celery_broker"]["status"] == "ok"
 
@@ -207,7 +208,7 @@ def test_master_killed_under_requests_and_a_worker(tmp_path, settings, org, memb
                 write = admin.post(URL, {"sku": f"S-{len(statuses)}", "name": "S", "price": "1"})
                 statuses.append(write.status_code)
                 created += write.status_code == 201
-                components = client.get("/health/ready/").json()["components"]
+                components = ready_with_details(client).json()["components"]
                 master = components["redis_sentinel"].get("master", "")
                 if (
                     master
@@ -262,7 +263,7 @@ def test_master_killed_under_requests_and_a_worker(tmp_path, settings, org, memb
                 what="the remaining sentinel to report NOQUORUM",
             )
             assert doctor["redis.sentinel_reachable"] == "fail"  # 1/3 answer, production rule
-            body = client.get("/health/ready/").json()
+            body = ready_with_details(client).json()
             assert body["components"]["redis_sentinel"]["status"] == "degraded"
     finally:
         if worker is not None:

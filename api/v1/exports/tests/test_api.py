@@ -186,3 +186,22 @@ def test_a_crashing_export_is_marked_failed_not_left_running(org, member_client,
     assert result.failed()
     export.refresh_from_db()
     assert export.status == "failed" and "disk on fire" in export.error
+
+
+def test_a_database_error_is_not_echoed_into_the_export(org, member_client, monkeypatch):
+    from django.db import ProgrammingError
+
+    _, user = member_client(org, "admin")
+    export = make_export(org, user)
+
+    def broken(*args, **kwargs):
+        raise ProgrammingError('relation "secret_internal_table" does not exist')
+
+    monkeypatch.setattr("api.v1.exports.services.write_csv", broken)
+    run_export.apply(
+        kwargs={"export_id": export.pk, "organization_id": org.pk, "user_id": user.pk},
+        throw=False,
+    )
+    export.refresh_from_db()
+    assert export.status == "failed" and "ProgrammingError" in export.error
+    assert "secret_internal_table" not in export.error

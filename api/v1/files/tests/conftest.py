@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from api.v1.sales.orders.models import Order
 from api.v1.sales.orders.numbering import next_order_number
+from core.testing.health import ready_with_details
 
 URL = "/api/v1/files/"
 
@@ -43,4 +44,4 @@ def foreign_order(other_org):
 def readiness_probe(client):
     """A function GETting /health/ready/ (probe threads close their connections in tests:
     HEALTH_CHECK_KEEP_CONNECTIONS is off in config.settings.test)."""
-    return lambda: client.get("/health/ready/")
+    return lambda: ready_with_details(client)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from api.v1.files.models import FileStorage
 from core.testing.ports import free_port
@@ -108,7 +108,7 @@ def test_download_served_by_nginx_after_permission_check(nginx, org, member_clie
         "/api/v1/files/", {"file": SimpleUploadedFile("a.pdf", content)}, format="multipart"
     ).json()["id"]
     record = FileStorage.objects.get(pk=file_id)
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = AuthToken.objects.create(user=user)[1]
 
     status, headers, body = fetch(f"{nginx}/api/v1/files/{file_id}/download/", token)
     assert status == 200
@@ -125,5 +125,5 @@ def test_download_served_by_nginx_after_permission_check(nginx, org, member_clie
     # No token, or another organization's member: no bytes.
     assert fetch(f"{nginx}/api/v1/files/{file_id}/download/")[0] == 401
     _, outsider = member_client(other_org, "owner")
-    outsider_token = Token.objects.get_or_create(user=outsider)[0].key
+    outsider_token = AuthToken.objects.create(user=outsider)[1]
     assert fetch(f"{nginx}/api/v1/files/{file_id}/download/", outsider_token)[0] in (403, 404)

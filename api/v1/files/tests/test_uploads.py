@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import encode_multipart
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from api.v1.files import views
@@ -60,7 +60,7 @@ def post_body(org, user, body: bytes, content_length: int | None = None):
         HTTP_X_ORGANIZATION=org.slug,
         **extra,
     )
-    force_authenticate(request, user=user, token=Token.objects.get_or_create(user=user)[0])
+    force_authenticate(request, user=user, token=AuthToken.objects.create(user=user)[0])
     response = views.FileViewSet.as_view({"post": "create"})(request)
     response.render()
     return response, stream

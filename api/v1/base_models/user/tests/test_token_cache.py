@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from api.v1.base_models.user.tests.factories import UserFactory
 from conftest import client_for
@@ -16,7 +16,7 @@ ME = "/api/v1/me/"
 def token_queries(client) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(ME).status_code == 200
-    return sum("authtoken_token" in q["sql"] for q in queries.captured_queries)
+    return sum("knox_authtoken" in q["sql"] for q in queries.captured_queries)
 
 
 def test_warm_token_needs_no_query():
@@ -29,7 +29,7 @@ def test_deleted_token_is_rejected_on_the_next_request():
     user = UserFactory()
     client = client_for(user)
     token_queries(client)
-    Token.objects.filter(user=user).get().delete()
+    AuthToken.objects.filter(user=user).get().delete()
     assert client.get(ME).status_code == 401
 
 
