@@ -387,7 +387,8 @@ ERP_CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        # Redoc's footer shows the Redocly logo from its CDN (hidden when unreachable offline).
+        "img-src": ["'self'", "data:", "https://cdn.redoc.ly"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "worker-src": ["'self'", "blob:"],
