@@ -16,28 +16,46 @@ $(DEV_TARGETS): export DATABASE_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/
 $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@127.0.0.1:5432/erp_dev
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
-.PHONY: install run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-observability bench-db-scale bench-failover chaos
+.PHONY: install install-dev install-runtime run provision migrate demo test lint check-migrations services clean \
+	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup bench-observability bench-db-scale bench-failover chaos
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# Re-sync only when the lock changes.
-$(VENV)/.synced: $(BIN)/uv pyproject.toml uv.lock
-	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+# Two installs, each re-synced only when the lock changes (its own stamp): `make run` and the
+# other dev-database targets need the runtime dependencies only (install-runtime: uv sync
+# --no-dev); `make test`, `make lint` and the benchmarks add the dev group (install). --inexact:
+# neither removes what the other installed, so a dev sync also satisfies the runtime stamp.
+# --compile-bytecode: .pyc files at install time, so a start never compiles site-packages (with
+# PYTHONDONTWRITEBYTECODE set, as on these machines, every start did: manage.py help 53 -> 24 s
+# under load, bench/startup.py).
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+$(VENV)/.synced-runtime: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --inexact --no-dev --compile-bytecode --python $(BIN)/python
 	touch $@
 
-install: $(VENV)/.synced
+$(VENV)/.synced-dev: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --inexact --compile-bytecode --python $(BIN)/python
+	touch $@ $(VENV)/.synced-runtime
+
+install-runtime: $(VENV)/.synced-runtime
+
+install: $(VENV)/.synced-dev
+
+install-dev: install
 
 services: ## start PostgreSQL/Redis when they are installed locally but not running
 	@bash scripts/ensure_services.sh
 
-provision: install services
+provision: install-runtime services
 	$(MANAGE) provision_db
 
+# migrate connects as DATABASE_OWNER_URL's role by itself (core/db/owner.py); no URL (and so no
+# password) appears on the command line make echoes.
 migrate: provision
-	DATABASE_URL="$(DATABASE_OWNER_URL)" $(MANAGE) migrate --no-input
+	$(MANAGE) migrate --no-input
 
 demo: migrate
 	$(MANAGE) seed_demo
@@ -52,8 +70,8 @@ run: demo
 
 # The migration safety gate (docs/migrations.md). sqlmigrate needs a connection but reads and
 # writes nothing: the administrative URL's maintenance database always exists.
-check-migrations: install
-	DATABASE_URL="$(DATABASE_ADMIN_URL)" $(MANAGE) check_migrations $(GATE_ARGS)
+check-migrations: install-runtime
+	DATABASE_URL="$$DATABASE_ADMIN_URL" $(MANAGE) check_migrations $(GATE_ARGS)
 
 # The PgBouncer pass (issue 10): the API and order tests once more through a private PgBouncer in
 # transaction mode with DB_PGBOUNCER=true (core/testing/pgbouncer.py; skipped, saying why, where
@@ -112,6 +130,9 @@ bench-orders: install services ## orders/s and p50/p99, 1 and 10 organizations, 
 
 bench-pagination: install services ## list page 1 at 10k vs 1M rows, cursor deep page, GIN filter
 	$(BIN)/python -m bench.pagination
+
+bench-startup: install ## manage.py help vs bare django-admin help (target < 1.5 s), slowest imports
+	$(BIN)/python -m bench.startup
 
 bench-observability: install services ## request metrics on vs off: products-list throughput (issue 12)
 	$(BIN)/python -m bench.observability

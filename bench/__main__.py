@@ -21,6 +21,7 @@ MODULES = [
     "bench.pagination",
     "bench.ops",
     "bench.tail",
+    "bench.startup",
     "bench.failover",
     "bench.db_scale",
 ]

@@ -65,6 +65,10 @@ if os.environ.get("LOG_FORMAT", "plain") == "json":
 
 def when_ready(server):
     """In the master, after the preloaded app is imported and before any worker forks."""
+    # The OpenAPI schema (seconds to build) once, here: every worker inherits it.
+    from core.api.schema import warm
+
+    warm()
     gc.collect()
     gc.freeze()
 

@@ -3,9 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core.health import views as health
+from core.landing import home
 from core.metrics.views import metrics
 
 urlpatterns = [
+    path("", home, name="home"),
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
     path("metrics", metrics, name="metrics"),

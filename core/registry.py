@@ -84,7 +84,8 @@ class ExportSource:
 @dataclass(frozen=True)
 class Schedule:
     """A beat entry. ``every_seconds``/``expires_seconds`` may be callables (read settings at
-    ``ensure_schedules`` time, so an operator's setting wins)."""
+    ``ensure_schedules`` time, so an operator's setting wins). Created when missing; an existing entry
+    is left as the admin has it unless ``setup_schedules --reset``."""
 
     name: str
     task: str

@@ -10,7 +10,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from core.db.config import database_config, replica_databases
+from core.db.config import database_config, owner_database_config, replica_databases
 from core.redis.config import (
     REDIS_DATABASES,
     cache_config,
@@ -22,7 +22,7 @@ from core.redis.config import (
 )
 from core.storage.config import default_storage_config
 
-from ._env import BASE_DIR, env
+from ._env import BASE_DIR, email_settings, env
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = env.bool("DEBUG", default=False)
@@ -105,6 +105,9 @@ TEMPLATES = [
 
 # --- Database (PostgreSQL only; core.checks refuses anything else or a server older than 14) ---
 DATABASES = {"default": database_config(env)}
+# The schema owner: `migrate` and `safe_migrate` connect as it when DATABASE_OWNER_URL is set
+# (core.db.owner); every other process keeps the application role of DATABASE_URL.
+DATABASE_OWNER = owner_database_config(env)
 # Read replicas (docs/database.md#read-replicas): DATABASE_REPLICA_URLS adds replica_1, replica_2...
 # (each URL parsed like DATABASE_URL); core.db.replicas routes read-only API requests to them,
 # with read-your-writes. Without replicas neither the router nor the middleware does anything.
@@ -319,7 +322,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -351,16 +354,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "TokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Token <key>` from POST /api/v1/auth/token/",
-            }
-        }
-    },
+    # One security scheme (tokenAuth: `Authorization: Token <key>`), the X-Organization header
+    # and the real error responses of each operation: core/api/openapi.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.openapi.postprocess",
+    ],
 }
 
 # --- CORS (django-cors-headers; docs/api.md "CORS") ---
@@ -391,7 +390,8 @@ ERP_CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        # Redoc's footer shows the Redocly logo from its CDN (hidden when unreachable offline).
+        "img-src": ["'self'", "data:", "https://cdn.redoc.ly"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "worker-src": ["'self'", "blob:"],
@@ -471,6 +471,9 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 # seconds: a hung SMTP server raises socket.timeout (transient: the task retries) instead of
 # holding the worker process forever
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# EMAIL_URL / EMAIL_BACKEND (config/settings/_env.py:email_settings) on top of the above; each
+# settings module applies it again with its own default (dev: console, test: in-memory, prod: SMTP).
+globals().update(email_settings("django.core.mail.backends.smtp.EmailBackend"))
 # Transient task failures (SMTP, network, database) are retried for at least this many seconds
 # after the first failure, backoff doubling from CELERY_TASK_RETRY_BACKOFF up to
 # CELERY_TASK_RETRY_BACKOFF_MAX (jittered down by up to 25 %). The waits are parked in the outbox
@@ -525,7 +528,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Keep PostgreSQL connections across tasks (CONN_MAX_AGE applies, as for requests: see
 # core.celery_app.signals); Celery's fixup would otherwise reconnect for every task.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-CELERY_WORKER_SEND_TASK_EVENTS = False
+# Task events (what Flower and `celery events` show; docs/celery.md#flower): off by default, each
+# task then costs the broker two more messages. CELERY_WORKER_SEND_TASK_EVENTS=true turns them on
+# for the workers (same as `celery worker -E`) and the task-sent event for the publishers.
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 # Seconds a worker process trusts that an organization exists before checking again (0: every
 # task). Permission re-checks are never cached. See core.celery_app.base._OrganizationCache.
 CELERY_ORGANIZATION_CHECK_TTL = env.float("CELERY_ORGANIZATION_CHECK_TTL", default=5.0)

@@ -2,7 +2,7 @@
 
 import os
 
-from ._env import env  # noqa: F401  (reads .env before the defaults below)
+from ._env import email_settings, env  # noqa: F401  (reads .env before the defaults below)
 
 os.environ.setdefault("SECRET_KEY", "dev-insecure-key-not-for-production")
 os.environ.setdefault("DEBUG", "true")
@@ -21,3 +21,7 @@ from .base import *  # noqa: E402,F403
 
 # Local file storage needs MEDIA_ROOT to exist (readiness and `manage.py doctor` check it).
 os.makedirs(MEDIA_ROOT, exist_ok=True)  # noqa: F405
+
+# E-mail goes to the console (the worker's log under `make run`) unless EMAIL_URL/EMAIL_BACKEND
+# say otherwise.
+globals().update(email_settings("django.core.mail.backends.console.EmailBackend"))

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ._env import env
+from ._env import email_settings, env
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, DEBUG, SECRET_KEY
 
@@ -44,7 +44,7 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+globals().update(email_settings("django.core.mail.backends.smtp.EmailBackend"))
 
 # Content-Security-Policy on every response (base.ERP_CONTENT_SECURITY_POLICY); CSP_ENABLED=false
 # turns it off.

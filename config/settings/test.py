@@ -4,7 +4,7 @@ and, under xdist, one per worker), LocMem caches, fast hashing, in-memory e-mail
 import os
 import tempfile
 
-from ._env import env  # noqa: F401
+from ._env import email_settings, env  # noqa: F401
 
 os.environ.setdefault("SECRET_KEY", "test-insecure-key")
 os.environ.setdefault("DEBUG", "false")
@@ -22,8 +22,7 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 STATIC_ROOT = tempfile.mkdtemp(prefix="erp-test-static-")  # whitenoise wants it to exist
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Worker subprocesses of integration tests write e-mail to files the test can read.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
-EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+globals().update(email_settings("django.core.mail.backends.locmem.EmailBackend"))
 # Not the broker/results databases of the Redis DB plan (3, 4): eager unit tests publish
 # nothing, and integration tests start their own redis-server (core/celery_app/testing.py).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/13")
@@ -47,6 +46,8 @@ CACHES = {
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")  # noqa: F405
 # Probe threads must not keep connections open: pytest-django drops the test database at the end.
 HEALTH_CHECK_KEEP_CONNECTIONS = False
+# Migrations in tests run as the test role too (a shell's DATABASE_OWNER_URL names the dev database).
+DATABASE_OWNER = None
 # Backups in tests run as the test role (the local superuser), whatever the shell exports.
 BACKUP_DATABASE_URL = ""
 BACKUP_ADMIN_URL = ""

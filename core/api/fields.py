@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .json_limits import violation
 
-__all__ = ["JSONField", "JSONObjectField"]
+__all__ = ["JSONField", "JSONObjectField", "StrictCharField", "StrictSlugField"]
+
+
+class StrictStringMixin:
+    """A JSON string only: DRF's CharField also takes numbers (``"slug": 0`` became ``"0"``),
+    which the OpenAPI schema (``type: string``) forbids. Multipart/form values are strings."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    pass
+
+
+class StrictSlugField(StrictStringMixin, serializers.SlugField):
+    pass
 
 
 class JSONField(serializers.JSONField):
@@ -22,6 +43,9 @@ class JSONField(serializers.JSONField):
         return value
 
 
+@extend_schema_field(
+    {"type": "object", "additionalProperties": True, "example": {"reference": "PO-1234"}}
+)
 class JSONObjectField(JSONField):
     """A JSON object (``custom_fields``, ``metadata``): free-form keys, within the limits."""
 

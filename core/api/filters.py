@@ -29,3 +29,19 @@ class StrictOrderingFilter(filters.OrderingFilter):
             )
         # Always end with the primary key so pages are stable.
         return [*fields, "id"] if "id" not in {f.lstrip("-") for f in fields} else fields
+
+    def get_schema_operation_parameters(self, view):
+        """The schema allows exactly what get_ordering() accepts: allowed fields, comma-separated,
+        each optionally prefixed with '-'."""
+        import re
+
+        parameters = super().get_schema_operation_parameters(view)
+        allowed = sorted(getattr(view, "ordering_fields", ()) or ())
+        if allowed:
+            term = "-?(?:" + "|".join(re.escape(name) for name in allowed) + ")"
+            for parameter in parameters:
+                parameter["schema"]["pattern"] = f"^(?:{term}(?:,{term})*)?$"  # empty: default
+                parameter["description"] = (
+                    f"Comma-separated fields among {', '.join(allowed)}; '-' reverses."
+                )
+        return parameters

@@ -146,7 +146,33 @@ class PageNumberPagination(pagination.PageNumberPagination):
             }
         )
 
+    def get_schema_operation_parameters(self, view):
+        """What the API refuses, the schema forbids: page and page_size are positive."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = (
+                    f"Results per page (default {self.page_size}; above {self.max_page_size} "
+                    f"gives {self.max_page_size})."
+                )
+        parameters.append(
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a previous page's `next` link (cursor mode).",
+                "schema": {"type": "string"},
+            }
+        )
+        return parameters
+
     def get_paginated_response_schema(self, schema):
         paged = super().get_paginated_response_schema(schema)
         paged["properties"]["count_is_estimate"] = {"type": "boolean", "example": False}
+        # ?cursor= mode answers next/previous/results only (no counting).
+        paged["required"] = ["results"]
+        paged["properties"]["count"]["description"] = "Page mode only (absent with ?cursor=)."
         return paged

@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework import relations, serializers
 from rest_framework.settings import api_settings
 
-from .fields import JSONField
+from .fields import JSONField, StrictCharField, StrictSlugField
 
 
 def _decimal(value):
@@ -52,6 +52,9 @@ class FastModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.JSONField: JSONField,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.SlugField: StrictSlugField,
     }
 
     def to_representation(self, instance):

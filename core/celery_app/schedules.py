@@ -2,11 +2,12 @@
 
 Each module declares its own with ``core.registry.register_schedule`` in its ``AppConfig.ready()``.
 
-``ensure_schedules()`` creates or updates them by name (idempotent); it runs after every
-``migrate`` (post_migrate) and from ``manage.py setup_schedules``. Operators may disable a
-schedule or change its time in the Django admin ("Periodic tasks"): a later run keeps
-``enabled`` as the operator left it and only (re)sets task, schedule and options of the entries
-it owns (their names start with ``erp:``).
+``ensure_schedules()`` creates the missing ones by name (idempotent); it runs after every
+``migrate`` (post_migrate) and from ``manage.py setup_schedules``. An entry that exists is never
+touched: operators may disable a schedule or change its timing, task options or expiry in the
+Django admin ("Periodic tasks") and the edit survives every later ``migrate``. Entries that
+differ from the registered default are reported as such; ``ensure_schedules(reset=True)``
+(``manage.py setup_schedules --reset``) puts the defaults back on purpose, ``enabled`` included.
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ def schedules() -> list[Schedule]:
     ]
 
 
-def ensure_schedules() -> list[tuple[str, bool]]:
-    """Create/update every schedule; return [(name, created)]."""
+def ensure_schedules(*, reset: bool = False) -> list[tuple[str, str]]:
+    """Create the missing schedules; with ``reset``, restore existing ones to their defaults.
+
+    Returns ``[(name, state)]``, state one of ``created``, ``up to date``, ``edited`` (differs
+    from the default and was kept) or ``reset`` (was edited and has been restored).
+    """
     from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
     results = []
@@ -48,33 +53,42 @@ def ensure_schedules() -> list[tuple[str, bool]]:
             "description": item.description,
             "kwargs": json.dumps({}),
             "expire_seconds": item.expires_seconds,
-            "interval": None,
-            "crontab": None,
+            "enabled": True,
         }
         if item.every_seconds is not None:
-            defaults["interval"], _ = IntervalSchedule.objects.get_or_create(
-                every=item.every_seconds, period=IntervalSchedule.SECONDS
-            )
+            schedule = {"every": item.every_seconds, "period": IntervalSchedule.SECONDS}
+            model, field, other = IntervalSchedule, "interval", "crontab"
         else:
-            cron = {
+            schedule = {
                 "minute": "*",
                 "hour": "*",
                 "day_of_week": "*",
                 "day_of_month": "*",
                 "month_of_year": "*",
                 **item.crontab,
+                "timezone": settings.TIME_ZONE,
             }
-            defaults["crontab"], _ = CrontabSchedule.objects.get_or_create(
-                **cron, timezone=settings.TIME_ZONE
-            )
-        task, created = PeriodicTask.objects.get_or_create(name=item.name, defaults=defaults)
-        if not created:
-            changed = [k for k, v in defaults.items() if getattr(task, k) != v]
-            if changed:
-                for key in changed:
-                    setattr(task, key, defaults[key])
-                task.save()
-        results.append((item.name, created))
+            model, field, other = CrontabSchedule, "crontab", "interval"
+        task = PeriodicTask.objects.filter(name=item.name).select_related(field).first()
+        if task is None:
+            defaults[field], _ = model.objects.get_or_create(**schedule)
+            PeriodicTask.objects.create(name=item.name, **defaults)
+            results.append((item.name, "created"))
+            continue
+        current = getattr(task, field)
+        edited = (
+            any(getattr(task, key) != value for key, value in defaults.items())
+            or getattr(task, f"{other}_id") is not None
+            or current is None
+            or any(str(getattr(current, key)) != str(value) for key, value in schedule.items())
+        )
+        if edited and reset:
+            defaults[field], _ = model.objects.get_or_create(**schedule)
+            defaults[other] = None
+            for key, value in defaults.items():
+                setattr(task, key, value)
+            task.save()
+        results.append((item.name, ("reset" if reset else "edited") if edited else "up to date"))
     return results
 
 

@@ -145,6 +145,26 @@ def database_config_for_url(
     return config
 
 
+def owner_database_config(env: environ.Env, url_var: str = "DATABASE_OWNER_URL") -> dict | None:
+    """Connection settings of the schema owner (migrations; core.db.owner), or None when unset.
+
+    Direct to PostgreSQL and without pooling: migrations use session features (advisory locks,
+    SET lock_timeout) that PgBouncer in transaction mode or a pool would break. TLS options are
+    the same as DATABASE_URL's.
+    """
+    if not env.str(url_var, default=""):
+        return None
+    config: dict[str, Any] = parse_database_url(env.str(url_var), url_var)  # multi-host too
+    options: dict[str, Any] = dict(config.get("OPTIONS", {}))
+    options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
+    if sslmode := env.str("DB_SSLMODE", default=""):
+        options.setdefault("sslmode", sslmode)
+    if sslrootcert := env.str("DB_SSLROOTCERT", default=""):
+        options.setdefault("sslrootcert", sslrootcert)
+    config["OPTIONS"] = options
+    return config
+
+
 PRIMARY = "default"
 REPLICA_ALIAS_PREFIX = "replica_"
 

@@ -25,6 +25,7 @@ class RedisStats:
     backend: str
     reachable: bool
     db: int | None = None
+    server: str = ""  # host:port (or the unix socket path) the alias talks to
     error: str = ""
     ping_ms: float | None = None
     used_memory: int | None = None
@@ -66,19 +67,22 @@ def alias_stats(alias: str) -> RedisStats:
         # LocMem/dummy (tests, or a deliberately cache-less setup): in-process, always there.
         return RedisStats(alias, backend, reachable=True)
     client = caches[alias].client.get_client(write=True)
-    db = client.connection_pool.connection_kwargs.get("db")
+    kwargs = client.connection_pool.connection_kwargs
+    db = kwargs.get("db")
+    server = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
     try:
         started = time.perf_counter()
         client.ping()
         ping_ms = round((time.perf_counter() - started) * 1000, 3)
         info = client.info()
     except CACHE_ERRORS as exc:
-        return RedisStats(alias, backend, reachable=False, db=db, error=_short(exc))
+        return RedisStats(alias, backend, reachable=False, db=db, server=server, error=_short(exc))
     return RedisStats(
         alias,
         backend,
         reachable=True,
         db=db,
+        server=server,
         ping_ms=ping_ms,
         used_memory=info.get("used_memory"),
         maxmemory=info.get("maxmemory"),
@@ -107,6 +111,28 @@ _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="redis-stats")
 def all_stats() -> list[RedisStats]:
     """Every alias, concurrently: a hung server costs one socket timeout, not one per alias."""
     return list(_executor.map(alias_stats, cache_aliases()))
+
+
+def database_users() -> dict[tuple[str, int], list[str]]:
+    """``{(server, db): [alias, ...]}`` for the cache aliases and Celery's broker/results URLs."""
+    from urllib.parse import urlsplit
+
+    users: dict[tuple[str, int], list[str]] = {}
+
+    def add(url: str, name: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            return
+        path = parts.path.strip("/")
+        db = int(path) if path.isdigit() else 0
+        users.setdefault((f"{parts.hostname}:{parts.port or 6379}", db), []).append(name)
+
+    for alias in cache_aliases():
+        if is_redis(alias):
+            add(str(settings.CACHES[alias]["LOCATION"]), alias)
+    add(getattr(settings, "CELERY_BROKER_URL", "") or "", "celery broker")
+    add(getattr(settings, "CELERY_RESULT_BACKEND", "") or "", "celery results")
+    return users
 
 
 def _short(exc: BaseException) -> str:

@@ -15,11 +15,14 @@ class FileUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=False)
     attach_to = serializers.CharField(
         required=False,
+        allow_blank=True,  # an empty form field: not attached (as a missing one)
         help_text='JSON {"type": "<app_label>.<model>", "id": <id>} of an object of your '
-        "organization, e.g. an order.",
+        "organization, e.g. an order. Empty or absent: not attached.",
     )
 
     def validate_attach_to(self, value):
+        if not value:
+            return None
         organization_id = self.context["organization_context"].organization_id
         return access_attach_target(organization_id, value)
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from core.api.filters import StrictOrderingFilter
 from core.permissions.viewsets import OrganizationScopedViewSet
+from core.registry import registry
 
 from . import services
 from .downloads import download_response
@@ -27,6 +28,7 @@ LIST_PARAMETERS = [
         "attached_type",
         OpenApiTypes.STR,
         description="Files attached to this type, e.g. orders.order.",
+        enum=sorted(registry["attachable_types"]),
     ),
     OpenApiParameter(
         "attached_id", OpenApiTypes.INT, description="...and to this object (needs attached_type)."
@@ -103,7 +105,8 @@ class FileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organization
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            # the stored content type (sniffed at upload: application/pdf, image/png, ...)
+            (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY),
             302: OpenApiResponse(description="Redirect to a short-lived signed URL (S3)."),
             409: OpenApiResponse(description="Not scanned clean yet, or quarantined."),
         }

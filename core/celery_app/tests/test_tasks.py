@@ -117,14 +117,56 @@ def test_schedules_exist_after_migrate_and_setup_is_idempotent(capsys):
     assert set(PeriodicTask.objects.values_list("name", flat=True)) >= names
     task = PeriodicTask.objects.get(name="erp: nightly backup")
     assert task.task == "core.db.tasks.nightly_backup" and task.crontab.hour == "2"
-    PeriodicTask.objects.filter(name="erp: outbox relay").update(enabled=False, task="x")
-    assert all(not created for _, created in ensure_schedules())
-    relay = PeriodicTask.objects.get(name="erp: outbox relay")
-    assert relay.task == "core.outbox.tasks.relay_outbox" and not relay.enabled  # operator's
-    assert relay.interval.every > 0
+    assert {state for _, state in ensure_schedules()} == {"up to date"}
     call_command("setup_schedules")
     assert "up to date" in capsys.readouterr().out
     assert PeriodicTask.objects.filter(name__in=names).count() == len(names)
+
+
+def test_setup_schedules_creates_missing_keeps_admin_edits_and_reset_restores(capsys):
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule
+
+    relay = PeriodicTask.objects.get(name="erp: outbox relay")
+    default_every = relay.interval.every
+    # What an operator does in the admin: slower relay, disabled, longer expiry; nightly backup
+    # moved to 04:15; one schedule deleted.
+    relay.interval = IntervalSchedule.objects.create(every=600, period=IntervalSchedule.SECONDS)
+    relay.enabled = False
+    relay.expire_seconds = 999
+    relay.save()
+    backup = PeriodicTask.objects.get(name="erp: nightly backup")
+    backup.crontab = CrontabSchedule.objects.create(minute="15", hour="4", timezone="UTC")
+    backup.save()
+    PeriodicTask.objects.filter(name="erp: nightly backup").update(description="ops: moved")
+    deleted = next(n for n in (s.name for s in schedules()) if n not in (relay.name, backup.name))
+    PeriodicTask.objects.filter(name=deleted).delete()
+
+    call_command("migrate", verbosity=0)  # post_migrate runs ensure_schedules()
+    assert PeriodicTask.objects.filter(name=deleted).exists()
+    PeriodicTask.objects.filter(name=deleted).delete()
+    call_command("setup_schedules")
+    out = capsys.readouterr().out
+    assert f"{deleted}: created" in out
+    assert "erp: outbox relay: differs from the default (kept;" in out
+    relay.refresh_from_db()
+    backup.refresh_from_db()
+    assert (relay.interval.every, relay.enabled, relay.expire_seconds) == (600, False, 999)
+    assert (backup.crontab.hour, backup.crontab.minute, backup.description) == (
+        "4",
+        "15",
+        "ops: moved",
+    )
+    assert PeriodicTask.objects.filter(name=deleted).exists()
+
+    call_command("setup_schedules", "--reset")
+    assert "erp: outbox relay: reset to the default" in capsys.readouterr().out
+    relay.refresh_from_db()
+    backup.refresh_from_db()
+    assert relay.interval.every == default_every and relay.enabled
+    assert relay.expire_seconds != 999
+    assert (backup.crontab.hour, backup.crontab.minute) == ("2", "30")
+    assert backup.description != "ops: moved"
+    assert {state for _, state in ensure_schedules()} == {"up to date"}
 
 
 @pytest.mark.parametrize(
@@ -150,3 +192,30 @@ def test_every_schedule_names_a_registered_task():
     app.loader.import_default_modules()
     missing = [s.task for s in schedules() if s.task not in app.tasks]
     assert not missing, f"schedules naming unknown tasks: {missing}"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True), ("false", False)])
+def test_task_events_are_configurable(value, expected):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {k: v for k, v in os.environ.items() if k != "CELERY_WORKER_SEND_TASK_EVENTS"}
+    if value is not None:
+        env["CELERY_WORKER_SEND_TASK_EVENTS"] = value
+    code = (
+        "from core.celery_app import app; "
+        "print(app.conf.worker_send_task_events, app.conf.task_send_sent_event)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.dev"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == [str(expected), str(expected)]

@@ -233,3 +233,13 @@ def test_new_only_counts_branch_and_untracked_migrations(tmp_path):
     (migrations / "0003_untracked.py").write_text("# not added yet\n")
     found = {p.name for p in new_migration_files("main", tmp_path)}
     assert found == {"0002_branch.py", "0003_untracked.py"}
+
+
+def test_the_gate_prints_progress(capsys):
+    call_command("check_migrations", "orders", "products")
+    out = capsys.readouterr().out
+    assert "checking 2 app(s) for conflicting migration leaves" in out
+    assert "makemigrations --check" in out
+    lines = [line for line in out.splitlines() if line.strip().startswith("[")]
+    assert lines and lines[0].strip().startswith("[1/") and "orders." in out
+    assert lines[-1].strip().split("]")[0] == "[{0}/{0}".format(len(lines))

@@ -27,7 +27,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, app_label, new_only, base, show_allowed, **options):
         try:
-            report = run_gate(app_labels=app_label or None, new_only=new_only, base_ref=base)
+            report = run_gate(
+                app_labels=app_label or None,
+                new_only=new_only,
+                base_ref=base,
+                progress=(lambda m: self.stdout.write(m)) if options["verbosity"] >= 1 else None,
+            )
         except GateError as exc:
             raise CommandError(str(exc)) from exc
         verbosity = options["verbosity"]

@@ -5,7 +5,7 @@ Exits non-zero (CommandError) when an alias's Redis is unreachable, naming what 
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.redis.stats import all_stats
+from core.redis.stats import all_stats, database_users
 
 COLUMNS = [
     ("alias", "alias", 14),
@@ -63,6 +63,24 @@ class Command(BaseCommand):
         for warning in status.broker_warnings:
             self.stdout.write(self.style.WARNING(f"WARNING: {warning}: docs/caching.md"))
 
+    def _keys(self, stats) -> None:
+        """Keys per database, once per Redis server (not repeated under every alias that shares
+        it), each database labelled with the aliases that use it."""
+        if any(s.reachable for s in stats):
+            self.stdout.write("keys per database:")
+        users = database_users()
+        servers: dict[str, dict[str, int]] = {}
+        for s in stats:
+            if s.reachable and s.backend != "RedisCache":
+                self.stdout.write(f"  {s.alias}: {s.backend} (in-process, no Redis)")
+            elif s.keys:
+                servers.setdefault(s.server, {}).update(s.keys)
+        for server, keys in servers.items():
+            self.stdout.write(f"  {server}:")
+            for name, count in sorted(keys.items(), key=lambda kv: int(kv[0][2:])):
+                used_by = ", ".join(users.get((server, int(name[2:])), [])) or "not ERP Core's"
+                self.stdout.write(f"    {name:<5} {count:>9} keys  ({used_by})")
+
     def handle(self, *args, **options):
         stats = all_stats()
         self.stdout.write(self.style.MIGRATE_HEADING("  ".join(h.ljust(w) for _, h, w in COLUMNS)))
@@ -70,16 +88,7 @@ class Command(BaseCommand):
             row = [_fmt(name, getattr(s, name)).ljust(w) for name, _, w in COLUMNS]
             line = "  ".join(row)
             self.stdout.write(line if s.reachable else self.style.ERROR(line))
-        if any(s.reachable for s in stats):
-            self.stdout.write("keys per database:")
-        for s in stats:
-            if s.keys:
-                dbs = ", ".join(
-                    f"{db}={n}" for db, n in sorted(s.keys.items(), key=lambda kv: int(kv[0][2:]))
-                )
-                self.stdout.write(f"  {s.alias}: {dbs}")
-            elif s.reachable and s.backend != "RedisCache":
-                self.stdout.write(f"  {s.alias}: {s.backend} (in-process, no Redis)")
+        self._keys(stats)
         self._broker()
         down = [s for s in stats if not s.reachable]
         if down:

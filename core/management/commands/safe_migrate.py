@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.db.backups.manifest import BackupError
 from core.db.backups.services import create_backup
+from core.db.owner import describe_owner, owner_connection
 from core.db.safe_migrate import MigrationFailed, apply_with_retries, pending_plan
 
 
@@ -24,7 +25,13 @@ class Command(BaseCommand):
             help="do not take the pre-migration backup even if SAFE_MIGRATE_BACKUP is on",
         )
 
-    def handle(self, *args, plan, skip_backup, **options):
+    def handle(self, *args, **options):
+        with owner_connection() as as_owner:
+            if as_owner:
+                self.stdout.write(f"Connecting as the schema owner ({describe_owner()}).")
+            return self._handle(**options)
+
+    def _handle(self, *, plan, skip_backup, **options):
         migrations = pending_plan()
         if not migrations:
             self.stdout.write("No migrations to apply.")

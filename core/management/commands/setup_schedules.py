@@ -1,7 +1,8 @@
-"""``manage.py setup_schedules``: create/update ERP Core's periodic tasks (beat, in the DB).
+"""``manage.py setup_schedules [--reset]``: ERP Core's periodic tasks (beat, in the database).
 
-Idempotent; also runs automatically after every ``migrate``. Schedules are then visible and
-editable in the Django admin under "Periodic tasks".
+Creates the missing schedules and leaves every existing one as it is, so what an operator edited
+in the Django admin ("Periodic tasks") survives; this also runs after every ``migrate``.
+``--reset`` puts the registered defaults back (timing, task, options, enabled).
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -11,15 +12,30 @@ from core.celery_app.schedules import ensure_schedules
 
 
 class Command(BaseCommand):
-    help = "Create or update ERP Core's periodic task schedules (idempotent)."
+    help = (
+        "Create the missing periodic task schedules; never changes an existing (possibly "
+        "admin-edited) one unless --reset is given."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="restore every schedule to its registered default (undoes admin edits)",
+        )
+
+    def handle(self, *args, reset=False, **options):
         try:
-            results = ensure_schedules()
+            results = ensure_schedules(reset=reset)
         except DatabaseError as exc:
             raise CommandError(
                 f"Could not write schedules ({exc}). Run `manage.py migrate` first."
             ) from exc
-        for name, created in results:
-            verb = self.style.SUCCESS("created") if created else "up to date"
-            self.stdout.write(f"{name}: {verb}")
+        for name, state in results:
+            if state == "created":
+                state = self.style.SUCCESS(state)
+            elif state == "reset":
+                state = self.style.WARNING("reset to the default")
+            elif state == "edited":
+                state = "differs from the default (kept; `setup_schedules --reset` restores it)"
+            self.stdout.write(f"{name}: {state}")

@@ -149,11 +149,28 @@ def test_health_and_metrics_report_each_alias(client, redis_caches, settings):
     assert 'erp_redis_up{alias="permissions"} 0.0' in text
 
 
-def test_redis_stats_command(redis_caches, capsys):
+def test_redis_stats_command(redis_caches, capsys, settings):
+    settings.CELERY_BROKER_URL = redis_caches.url_for(3)
     redis_caches.client(1).set("x", 1)
+    redis_caches.client(3).set("y", 1)
+    redis_caches.client(3).set("z", 1)
+    redis_caches.client(9).set("other", 1)
     call_command("redis_stats")
     out = capsys.readouterr().out
-    assert "permissions" in out and "api_responses" in out and "db1=1" in out
+    keys = out.split("keys per database:")[1].splitlines()
+    server = f"127.0.0.1:{redis_caches.port}"
+    assert f"  {server}:" in keys
+    # Every database of the server once (not once per alias sharing the server), labelled.
+    for db, count, used_by in [
+        ("db0", 0, "default"),
+        ("db1", 1, "permissions"),
+        ("db2", 0, "api_responses"),
+        ("db3", 2, "celery broker"),
+        ("db9", 1, "not ERP Core's"),
+    ]:
+        lines = [line for line in keys if line.strip().startswith(f"{db} ")]
+        assert len(lines) == 1, (db, out)
+        assert f"{count} keys  ({used_by})" in lines[0], lines[0]
     redis_caches.stop()
     with pytest.raises(CommandError, match="REDIS_URL"):
         call_command("redis_stats")

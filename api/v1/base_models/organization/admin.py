@@ -17,5 +17,7 @@ class RoleAdmin(admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["organization", "user", "role"]
-    list_filter = ["role"]
+    list_filter = ["role", "organization"]
+    list_select_related = ["organization", "user", "role"]
+    search_fields = ["user__username", "user__email", "organization__slug"]
     raw_id_fields = ["user", "organization"]

@@ -1,13 +1,14 @@
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from core.api.fields import StrictCharField, StrictSlugField
 from core.api.serializers import FastModelSerializer
 
 from .models import Membership, Organization
 
 
 class OrganizationSerializer(FastModelSerializer):
-    slug = serializers.SlugField(
+    slug = StrictSlugField(
         max_length=100,
         validators=[
             UniqueValidator(
@@ -38,9 +39,9 @@ class MemberSerializer(FastModelSerializer):
 
 
 class MemberCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    role = serializers.CharField(max_length=50)
+    username = StrictCharField(max_length=150)
+    role = StrictCharField(max_length=50)
 
 
 class MemberUpdateSerializer(serializers.Serializer):
-    role = serializers.CharField(max_length=50)
+    role = StrictCharField(max_length=50)

@@ -99,8 +99,10 @@ class MemberViewSet(OrganizationScopedViewSet):
 
     @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
     def partial_update(self, request, *args, **kwargs):
-        payload = MemberUpdateSerializer(data=request.data)
+        payload = MemberUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
+        if not payload.validated_data:  # PATCH with nothing to change: the member as it is
+            return Response(self.get_serializer(self.get_object()).data)
         membership = services.change_member_role(
             actor=self.organization_context, membership=self.get_object(), **payload.validated_data
         )

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.fields import JSONObjectField
@@ -22,10 +23,21 @@ class OrderSerializer(FastModelSerializer):
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    product = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="id of a product of the organization"
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Two of product 1",
+            value={"lines": [{"product": 1, "quantity": 2}], "metadata": {"reference": "PO-1234"}},
+            request_only=True,
+        )
+    ]
+)
 class OrderCreateSerializer(serializers.Serializer):
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
     metadata = JSONObjectField(required=False, default=dict)
