@@ -4,6 +4,7 @@ and wrk runs parsed into numbers."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -107,6 +108,17 @@ def gunicorn(env: dict[str, str], *, timeout: float = 90):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def login(base: str) -> str:
+    """An API token of the ``bench`` user (bench/api_data.py) from the running server."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/auth/token/",
+        data=json.dumps({"username": "bench", "password": "bench-pass-2024"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["token"]
 
 
 def find_wrk() -> str | None:

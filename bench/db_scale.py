@@ -21,12 +21,10 @@ Figures go to bench/results (families ``db_replicas`` and ``db_pgbouncer``).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
 import threading
-import urllib.request
 
 import psycopg
 
@@ -39,6 +37,7 @@ from .common import (
     create_database,
     drop_database,
     gunicorn,
+    login,
     manage,
     print_table,
     step,
@@ -77,16 +76,6 @@ request = function()
   return wrk.format(nil, nil, headers, '{{"lines":[{{"product":' .. product .. ',"quantity":1}}]}}')
 end
 """
-
-
-def login(base: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/api/v1/auth/token/",
-        data=json.dumps({"username": "bench", "password": "bench-pass-2024"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["token"]
 
 
 class BackendSampler(threading.Thread):

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import re
 import subprocess
 import threading
-import urllib.request
 
 from . import results
 from .common import (
@@ -33,6 +31,7 @@ from .common import (
     create_database,
     drop_database,
     gunicorn,
+    login,
     manage,
     print_table,
     step,
@@ -81,16 +80,6 @@ with connection.cursor() as cursor:
     cursor.execute("ANALYZE")
 print("ORGS=" + ",".join(o.slug for o in orgs), "FIRSTS=" + ",".join(map(str, firsts)))
 """
-
-
-def login(base: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/api/v1/auth/token/",
-        data=json.dumps({"username": "bench", "password": "bench-pass-2024"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["token"]
 
 
 class WaitSampler(threading.Thread):
