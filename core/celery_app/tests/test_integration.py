@@ -95,7 +95,11 @@ def test_worker_killed_mid_task_redelivers_and_effect_happens_once(start_worker,
     assert monitor.queue_depths(client)[1] == 1  # held unacked by the dead worker
 
     start_worker("rescuer", **visibility)
-    wait_for(lambda: counters.get(f"{key}:effects") == b"1", what="the redelivered task")
+    # Redelivered by kombu's visibility timeout or by the orphan restore (CELERY_ORPHAN_AFTER
+    # 30 s + one 10 s scan, docs/celery.md), whichever comes first, after the rescuer boots.
+    wait_for(
+        lambda: counters.get(f"{key}:effects") == b"1", timeout=90, what="the redelivered task"
+    )
     assert int(counters.get(f"{key}:deliveries")) == 2
     # The Redis counter is bumped inside once()'s transaction: its COMMIT may follow a moment later.
     wait_for(lambda: TaskEffect.objects.filter(key=key).count() == 1, what="the effect's commit")
