@@ -41,7 +41,7 @@ from pathlib import Path
 from core.testing.ports import free_port
 from core.testing.sentinel import MASTER_NAME, SentinelGroup
 
-from .common import PYTHON, ROOT, print_table, step
+from .common import PYTHON, ROOT, manage, print_table, step
 from .results import record
 
 PG_BIN = Path(
@@ -393,18 +393,6 @@ def _wait(predicate, timeout: float, what: str) -> None:
     sys.exit(f"[chaos] timed out after {timeout:g}s waiting for {what}")
 
 
-def _manage(env: dict[str, str], *args: str, owner: bool = False) -> str:
-    run_env = dict(env)
-    if owner:
-        run_env["DATABASE_URL"] = env["DATABASE_OWNER_URL"]
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=run_env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        sys.exit(f"[chaos] manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
 SEED = """
 from django.contrib.auth import get_user_model
 from api.v1.base_models.organization.models import Membership, Organization, Role
@@ -496,9 +484,9 @@ def main() -> None:
         (tmp / "run").mkdir()
         (tmp / "media").mkdir()
         step("provisioning + migrating the chaos database")
-        _manage(env, "provision_db")
-        _manage(env, "migrate", "--no-input", owner=True)
-        seed = _manage(env, "shell", "-c", SEED.format(password=PASSWORD))
+        manage(env, "provision_db")
+        manage(env, "migrate", "--no-input", owner=True)
+        seed = manage(env, "shell", "-c", SEED.format(password=PASSWORD))
         token, products = seed.split("SEED", 1)[1].split()
         step("starting web + worker + beat under supervisord (config/supervisord.conf)")
         stack = Stack(tmp, env)
