@@ -282,6 +282,8 @@ PERMISSION_CACHE_ENABLED = env.bool("PERMISSION_CACHE_ENABLED", default=True)
 # Cache token -> active user in the same alias (api.v1.base_models.user.authentication).
 AUTH_TOKEN_CACHE_ENABLED = env.bool("AUTH_TOKEN_CACHE_ENABLED", default=True)
 API_RESPONSE_CACHE_ENABLED = env.bool("API_RESPONSE_CACHE_ENABLED", default=True)
+# Hits answered before DRF runs, checked in one Redis round trip (core/api/front_cache.py).
+API_RESPONSE_FRONT_CACHE_ENABLED = env.bool("API_RESPONSE_FRONT_CACHE_ENABLED", default=True)
 # How long a request that missed waits for another request computing the same response.
 API_RESPONSE_CACHE_LOCK_WAIT = env.float("API_RESPONSE_CACHE_LOCK_WAIT", default=2.0)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # the default alias's swallowed errors are logged

@@ -24,6 +24,10 @@ What makes it safe:
   the first one's result instead of all querying the database (stampede protection);
 - with Redis down every request is computed as if uncached (``core.redis.availability``).
 
+A repeated GET is answered before DRF runs, in one Redis round trip, by ``core.api.front_cache``
+(``as_view`` below wraps the view): it replays the checks this path recorded — token, membership
+and permission set, the response's generation — and falls back to this path when any moved.
+
 Responses carry ``Cache-Control: private, no-cache``, ``Vary`` and a strong ``ETag``;
 ``If-None-Match`` with a current ETag answers 304 without a body.
 """
@@ -35,7 +39,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils.cache import patch_vary_headers
 from rest_framework.response import Response
 
 from core.db.invalidation import InvalidatingQuerySet
@@ -44,9 +47,10 @@ from core.redis.keys import digest, make_key
 from core.redis.locks import cache_lock
 from core.tenancy.querysets import OrganizationScopedQuerySet
 
+from . import front_cache
+from .front_cache import response_from_entry
+
 ALIAS = "api_responses"
-CACHE_CONTROL = "private, no-cache"
-VARY = ("Authorization", "X-Organization", "Accept")
 LOCK_TIMEOUT = 10  # seconds; outlives any sane computation, bounds a crashed holder
 
 
@@ -81,19 +85,19 @@ def normalized_query(request) -> str:
     return urlencode([(key, value) for key, values in pairs for value in values])
 
 
-def _etag_matches(request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match", "")
-    if not header:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in candidates or etag in candidates
-
-
 class CachedResponseMixin:
     """Caches ``list``/``retrieve`` of an ``OrganizationScopedViewSet`` (put it first in bases)."""
 
     response_cache_scope: ResponseCacheScope
     stampede_guarded_actions: tuple[str, ...] = ("list",)
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        view = super().as_view(actions, **initkwargs)
+        if actions and actions.get("get") in ("list", "retrieve"):
+            # Hits answered before DRF runs, in one Redis round trip (core.api.front_cache).
+            view = front_cache.wrap(view, cls.response_cache_scope.name)
+        return view
 
     def list(self, request, *args, **kwargs):
         return self.cached_response(super().list, request, *args, **kwargs)
@@ -122,6 +126,7 @@ class CachedResponseMixin:
         generations = [self.response_cache_scope.generation_key(self.organization_id)]
         lookup = read(ALIAS, key, generations)
         if lookup.hit:
+            front_cache.note_entry(key, lookup.generations)
             return self._from_entry(request, lookup.value, hit=True)
         if lookup.generations is None or self.action not in self.stampede_guarded_actions:
             return self._compute(handler, request, key, lookup, *args, **kwargs)
@@ -130,12 +135,14 @@ class CachedResponseMixin:
                 # Another request may have filled it between our read and the lock.
                 again = read(ALIAS, key, generations)
                 if again.hit:
+                    front_cache.note_entry(key, again.generations)
                     return self._from_entry(request, again.value, hit=True)
             else:
                 waited = wait_for(
                     ALIAS, key, generations, seconds=settings.API_RESPONSE_CACHE_LOCK_WAIT
                 )
                 if waited is not None and waited.hit:
+                    front_cache.note_entry(key, waited.generations)
                     return self._from_entry(request, waited.value, hit=True)
             return self._compute(handler, request, key, lookup, *args, **kwargs)
 
@@ -152,17 +159,9 @@ class CachedResponseMixin:
             content_type = f"{content_type}; charset={renderer.charset}"
         body = bytes(body)
         entry = (body, content_type, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
-        store(ALIAS, key, lookup, entry)
+        if store(ALIAS, key, lookup, entry):
+            front_cache.note_entry(key, lookup.generations)
         return self._from_entry(request, entry, hit=False)
 
     def _from_entry(self, request, entry, *, hit: bool) -> HttpResponse:
-        body, content_type, etag = entry
-        if _etag_matches(request, etag):
-            response = HttpResponse(status=304)
-        else:
-            response = HttpResponse(body, content_type=content_type)
-        response["ETag"] = etag
-        response["Cache-Control"] = CACHE_CONTROL
-        response["X-Cache"] = "HIT" if hit else "MISS"
-        patch_vary_headers(response, VARY)
-        return response
+        return response_from_entry(request, entry, hit=hit)

@@ -28,12 +28,14 @@ writer) is bounded by the entry TTL. See docs/caching.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -115,6 +117,55 @@ class Lookup:
         return self.value is not MISS
 
 
+@dataclass(slots=True)
+class Recording:
+    """What one request's cached answer depended on (``recording()``; core.api.front_cache).
+
+    ``reads``: every ``read()`` as ``(alias, generation keys, generation values seen)``;
+    ``facets``: what the layers that took part declared covered by those reads (``note``), e.g.
+    ``"credential"`` (the caller follows from the ``Authorization`` header and the token
+    generation), ``"membership"`` (organization, role and permissions follow from the
+    permission-cache generations); ``expires_at``: the earliest expiry (epoch seconds) a layer
+    declared; ``result``: set by the response cache (the entry key and its generations).
+    """
+
+    reads: list = field(default_factory=list)
+    facets: set = field(default_factory=set)
+    expires_at: float | None = None
+    result: Any = None
+
+
+_recording: ContextVar[Recording | None] = ContextVar("generation_recording", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Recording]:
+    """Record the generation reads (and notes) of the code run inside the block."""
+    current = Recording()
+    token = _recording.set(current)
+    try:
+        yield current
+    finally:
+        _recording.reset(token)
+
+
+def current_recording() -> Recording | None:
+    return _recording.get()
+
+
+def note(facet: str, *, expires_at=None) -> None:
+    """Declare ``facet`` of the answer being computed covered by the generations read so far
+    (valid only until ``expires_at``, a datetime, if given). A no-op outside ``recording()``."""
+    current = _recording.get()
+    if current is None:
+        return
+    current.facets.add(facet)
+    if expires_at is not None:
+        stamp = expires_at.timestamp()
+        if current.expires_at is None or stamp < current.expires_at:
+            current.expires_at = stamp
+
+
 def _fetch(cache, keys: list[str]) -> list:
     """``keys``' values in one ``MGET`` (``None`` where missing).
 
@@ -159,9 +210,13 @@ def read(alias: str, entry_key: str, generation_keys: Sequence[str]) -> Lookup:
         return Lookup(generations)
 
     try:
-        return run(alias, op)
+        lookup = run(alias, op)
     except CacheUnavailable:
-        return Lookup(None)
+        lookup = Lookup(None)
+    current = _recording.get()
+    if current is not None:
+        current.reads.append((alias, tuple(generation_keys), lookup.generations))
+    return lookup
 
 
 def store(
@@ -196,6 +251,10 @@ def forget_pending() -> None:
 __all__ = [
     "MISS",
     "Lookup",
+    "Recording",
+    "current_recording",
+    "note",
+    "recording",
     "bump",
     "bump_now_and_on_commit",
     "fresh_generation",

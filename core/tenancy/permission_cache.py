@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from core.redis.generations import bump_now_and_on_commit, read, store
+from core.redis.generations import bump_now_and_on_commit, note, read, store
 from core.redis.keys import digest, make_key
 
 from .context import OrganizationContext
@@ -41,6 +41,9 @@ def cached_memberships(
     if not settings.PERMISSION_CACHE_ENABLED:
         return load()
     lookup = read_entry(user_id, slug)
+    # For the front response cache: the answer below (cached or loaded after the read) stays
+    # right while these generations are current (core.api.front_cache).
+    note("membership")
     if lookup.hit:
         return [OrganizationContext(*row) for row in lookup.value]
     contexts = load()

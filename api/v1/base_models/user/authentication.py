@@ -29,7 +29,12 @@ from knox.models import AuthToken
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
-from core.redis.generations import bump_now_and_on_commit, read, store
+from core.redis.generations import (
+    bump_now_and_on_commit,
+    note,
+    read,
+    store,
+)
 from core.redis.keys import make_key
 
 ALIAS = "permissions"
@@ -64,6 +69,13 @@ def digest_of(key: str) -> str:
         raise exceptions.AuthenticationFailed("Invalid token.") from None
 
 
+def _note(expiry) -> None:
+    """For the front response cache (core.api.front_cache): this identity follows from the
+    ``Authorization`` header alone, stays valid while the token generation just read is current
+    (revocation and user changes bump it), and only until ``expiry``."""
+    note("credential", expires_at=expiry)
+
+
 class CachedTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``; answers exactly like knox's class (401 for unknown,
     expired or revoked keys and inactive users)."""
@@ -80,6 +92,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if lookup.hit:
             user, expiry = lookup.value
             if expiry is None or expiry > timezone.now():
+                _note(expiry)
                 return user, AuthToken(
                     digest=digest,
                     token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH],
@@ -88,6 +101,7 @@ class CachedTokenAuthentication(TokenAuthentication):
                 )
         user, auth_token = super().authenticate_credentials(token)  # raises for bad tokens
         store(ALIAS, token_entry_key(digest), lookup, (user, auth_token.expiry))
+        _note(auth_token.expiry)
         return user, auth_token
 
     def _cleanup_token(self, auth_token) -> bool:
