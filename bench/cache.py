@@ -9,7 +9,8 @@ redis-server the bench starts on a free port (the shared Redis is never touched)
 2. on one gunicorn with the caches on and warm, in interleaved rounds (medians reported):
    - the bare baseline: ``/health/live/``, a trivial Django view (``JsonResponse``) behind the
      same middleware, served by the same gunicorn process in the same run;
-   - the products list served from the response cache (a hit);
+   - the products list served from the response cache (a hit: the front, core.api.front_cache);
+   - the same hit through DRF, on a second gunicorn with ``API_RESPONSE_FRONT_CACHE_ENABLED=false``;
    the issue 14 target is the hit at >= 0.75x the trivial view's req/s;
 3. the list after the bench kills redis-server (requests/s and errors: must be 0);
 4. in-process: authorization cost per request (µs, wall and CPU) with the permission cache warm
@@ -212,17 +213,21 @@ def main() -> int:
                 "PERMISSION_CACHE_ENABLED": "false",
                 "AUTH_TOKEN_CACHE_ENABLED": "false",
             }
+            # The same warm cache with the front off: every hit goes through DRF (before issue 14).
+            front_off_env = {**env, "API_RESPONSE_FRONT_CACHE_ENABLED": "false"}
             with gunicorn(uncached_env) as server:
                 step("products list, caches disabled (1/2)")
                 uncached = [measure(server, LIST_PATH, headers, args)]
-            with gunicorn(env) as server:
-                if warm_up(server.port, headers, args.workers) != "HIT":
-                    raise RuntimeError("the warm list is not served from the cache")
-                bare_runs, hit_runs = [], []
+            with gunicorn(env) as server, gunicorn(front_off_env) as drf_server:
+                for warm in (server, drf_server):
+                    if warm_up(warm.port, headers, args.workers) != "HIT":
+                        raise RuntimeError("the warm list is not served from the cache")
+                bare_runs, hit_runs, drf_runs = [], [], []
                 for n in range(1, args.rounds + 1):
-                    step(f"round {n}/{args.rounds}: trivial view, then cached list")
+                    step(f"round {n}/{args.rounds}: trivial view, cached list, front off")
                     bare_runs.append(measure(server, BARE_PATH, {}, args))
                     hit_runs.append(measure(server, LIST_PATH, headers, args))
+                    drf_runs.append(measure(drf_server, LIST_PATH, headers, args))
                 from knox.crypto import hash_token
                 from knox.models import AuthToken
 
@@ -241,6 +246,7 @@ def main() -> int:
     figures = {
         "trivial Django view /health/live/ (baseline)": median_of(bare_runs),
         "products list, response cache hit": median_of(hit_runs),
+        "products list, cache hit through DRF (front off)": median_of(drf_runs),
         "products list, caches disabled": median_of(uncached),
         "products list, Redis stopped": median_of([down]),
     }
@@ -249,7 +255,7 @@ def main() -> int:
 
 
 def report(figures: dict, authz: dict, args) -> int:
-    bare, hit, uncached, down = figures.values()
+    bare, hit, _drf_hit, uncached, down = figures.values()
     print(
         f"\nbench.cache: GET {LIST_PATH} (page of 50 of {args.products} products), "
         f"wrk -t2 -c{args.connections} -d{args.seconds}s, gunicorn sync -w {args.workers}, "

@@ -35,9 +35,9 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
-
 from core.testing.ports import free_port
+
+from .common import bench_env, create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -108,17 +108,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def recreate_database() -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def drop_database() -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
 SETUP_SCRIPT = """
 from knox.models import AuthToken
 from api.v1.base_models.organization.models import Membership, Organization, Role
@@ -131,9 +120,6 @@ print(AuthToken.objects.create(user=user)[1])
 
 
 def prepare(env: dict) -> str:
-    subprocess.run(
-        [PY, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
     out = subprocess.run(
         [PY, "manage.py", "shell", "-c", SETUP_SCRIPT],
         cwd=ROOT,
@@ -278,7 +264,8 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        # Provisioned like `make migrate` (bench.common): the app role serves, the owner migrates.
+        **{k: v for k, v in bench_env(DB_NAME).items() if k.startswith("DATABASE_")},
         "MEDIA_ROOT": str(media),
         "FILE_UPLOAD_TEMP_DIR": str(spool),
         "MAX_UPLOAD_SIZE": str(size + MB),
@@ -294,7 +281,7 @@ def main() -> None:
     try:
         print(f"preparing a {args.size_mb} MB file and database {DB_NAME} ...", flush=True)
         expected = make_source(source, size)
-        recreate_database()
+        create_database(DB_NAME)
         token = prepare(env)
 
         copies = []
@@ -379,9 +366,9 @@ def main() -> None:
             stop_gunicorn(server)
         shutil.rmtree(work, ignore_errors=True)
         try:
-            drop_database()
-        except psycopg.Error as exc:
-            print(f"could not drop {DB_NAME}: {exc}", file=sys.stderr)
+            drop_database(DB_NAME)
+        except subprocess.CalledProcessError as exc:
+            print(f"could not drop {DB_NAME}: {exc.stderr}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ class CoreConfig(AppConfig):
         from core.registry import register_schedule
 
         from . import checks  # noqa: F401  (registers the PostgreSQL system checks)
+        from .api import front_cache
         from .celery_app import health as celery_health  # noqa: F401  (readiness checks)
         from .celery_app import metrics as celery_metrics  # noqa: F401  (collectors)
         from .db import health as db_health  # noqa: F401  (readiness: wraparound, autovacuum)
@@ -50,6 +51,7 @@ class CoreConfig(AppConfig):
         register_doctor_checks()  # manage.py doctor (core.doctor; storage: the files app)
         register_builtin_panels()  # /ops/ sections (core.ops; files: the files app)
         ops_sampling.connect()  # request rate/latency for the /ops/ charts
+        front_cache.connect_signals()  # response-cache front: lookup sent as the request starts
         from .requestid import clear_on_request_finished
 
         clear_on_request_finished()  # the request id ContextVar ends with its request

@@ -96,7 +96,7 @@ class CachedResponseMixin:
         view = super().as_view(actions, **initkwargs)
         if actions and actions.get("get") in ("list", "retrieve"):
             # Hits answered before DRF runs, in one Redis round trip (core.api.front_cache).
-            view = front_cache.wrap(view, cls.response_cache_scope.name)
+            view = front_cache.wrap(view)
         return view
 
     def list(self, request, *args, **kwargs):

@@ -40,17 +40,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from redis.exceptions import NoScriptError, ResponseError
 
 from core.redis import generations
-from core.redis.availability import CacheUnavailable, is_available, run
+from core.redis.availability import CACHE_ERRORS, CacheUnavailable, is_available, run
 from core.redis.keys import make_key
 
 logger = logging.getLogger("core.api")
@@ -96,6 +96,7 @@ SHA = hashlib.sha1(LUA.encode()).hexdigest()
 # Processes where the script can't run (an ACL without EVALSHA/SELECT, a proxy without
 # scripting): the per-key check is used instead, logged once.
 _script_refused = False
+MISSING = object()
 
 
 def _now() -> float:
@@ -113,28 +114,36 @@ def note_entry(entry_key: str, entry_generations: tuple) -> None:
         current.result = (entry_key, entry_generations)
 
 
-def front_key(request, scope: str) -> str | None:
-    """The record key of this request, or None when it can't take the front path."""
-    meta = request.META
+def front_key(meta) -> str | None:
+    """The record key of a request (from its WSGI environ / ``request.META``), or None when it
+    can't take the front path (no ``Authorization`` header: session and anonymous callers).
+
+    Built from the raw inputs (not ``request.get_host()``/``scheme``), so it can be computed
+    when the request starts: every header and variable Django derives the scheme, host and
+    path from is part of it, so two requests that share a key get the same absolute links.
+    """
     authorization = meta.get("HTTP_AUTHORIZATION")
     if not authorization:
-        return None  # session callers and anonymous ones: DRF decides
-    try:
-        host = request.get_host()
-    except DisallowedHost:
-        return None  # DRF's path answers it (400)
+        return None
+    proxy_ssl = settings.SECURE_PROXY_SSL_HEADER
     variant = "\x1f".join(
         (
             authorization,
             meta.get("HTTP_X_ORGANIZATION", ""),
-            request.scheme,
-            host,
-            request.path,
-            meta.get("QUERY_STRING", ""),
             meta.get("HTTP_ACCEPT", ""),
+            meta.get("wsgi.url_scheme", ""),
+            meta.get(proxy_ssl[0], "") if proxy_ssl else "",
+            meta.get("HTTP_HOST", ""),
+            meta.get("HTTP_X_FORWARDED_HOST", ""),
+            meta.get("HTTP_X_FORWARDED_PORT", ""),
+            meta.get("SERVER_NAME", ""),
+            str(meta.get("SERVER_PORT", "")),
+            meta.get("SCRIPT_NAME", ""),
+            meta.get("PATH_INFO", ""),
+            meta.get("QUERY_STRING", ""),
         )
     )
-    return make_key("front", scope, hashlib.blake2b(variant.encode(), digest_size=20).hexdigest())
+    return make_key("front", hashlib.blake2b(variant.encode(), digest_size=20).hexdigest())
 
 
 # --- the two stores: one Lua round trip on a shared Redis server, else per-key reads ----------
@@ -255,17 +264,133 @@ def response_from_entry(request, entry, *, hit: bool) -> HttpResponse:
     return response
 
 
+# --- prefetch: the script is sent when the request starts, its reply read in the view ------
+#
+# A blocking round trip is the front's main cost on a busy machine: the worker sleeps until
+# redis-server runs. Sent from Django's ``request_started`` signal (no middleware, no stack
+# frame), the script runs while the middleware and URL resolution do; the view then usually
+# finds the reply already there. Only GETs under a path prefix where this process has recorded
+# a front are prefetched; a reply the view didn't take is read at ``request_finished``.
+
+_local = threading.local()
+_prefixes: tuple[str, ...] = ()
+
+
+def _prefix_of(path: str) -> str:
+    """``/api/v1/products/12/`` -> ``/api/v1/products/`` (the first three segments)."""
+    parts = path.split("/", 4)
+    return "/".join(parts[:4]) + "/" if len(parts) > 4 else path
+
+
+def _learn(path: str) -> None:
+    global _prefixes
+    prefix = _prefix_of(path)
+    if prefix not in _prefixes:
+        _prefixes = (*_prefixes, prefix)
+
+
+def _usable() -> bool:
+    """No bumps owed to Redis by this process, and neither alias in its failure window."""
+    if generations._pending.get(ALIAS) or generations._pending.get("permissions"):
+        return False
+    return is_available(ALIAS) and is_available("permissions")
+
+
+def prefetch(sender, environ=None, **kwargs) -> None:
+    """``request_started``: send this request's front lookup without waiting for the reply."""
+    _local.inflight = None
+    if not _prefixes or environ is None or environ.get("REQUEST_METHOD") != "GET":
+        return
+    if not environ.get("PATH_INFO", "").startswith(_prefixes) or not enabled():
+        return
+    key = front_key(environ)
+    if key is None or _script_refused or not _usable():
+        return
+    pair = _redis_pair()
+    if pair is None:
+        return
+    raw, client, dbs = pair
+    pool = raw.connection_pool
+
+    def send(cache):
+        connection = pool.get_connection()
+        try:
+            connection.send_command("EVALSHA", SHA, 1, client.make_key(key), dbs[ALIAS])
+        except BaseException:
+            connection.disconnect()
+            pool.release(connection)
+            raise
+        return connection
+
+    try:
+        connection = run(ALIAS, send)  # a failure opens the breaker, as any lookup's would
+    except CacheUnavailable:
+        return
+    _local.inflight = (key, connection, pool, client)
+
+
+def _take_inflight(key: str):
+    """The prefetched reply for ``key`` as ``_load_lua`` returns it; ``MISSING`` if none."""
+    inflight = getattr(_local, "inflight", None)
+    if inflight is None:
+        return MISSING
+    _local.inflight = None
+    sent_key, connection, pool, client = inflight
+    found = _read_reply(connection, pool)
+    if sent_key != key or found is MISSING:
+        return MISSING
+    if not found:
+        return None
+    tail, entry = found
+    return tail, client.decode(entry)
+
+
+def _read_reply(connection, pool):
+    try:
+        found = connection.read_response()
+    except NoScriptError:
+        found = MISSING  # not loaded on this server yet: the view's EVALSHA path loads it
+    except ResponseError:
+        found = MISSING
+    except BaseException:
+        connection.disconnect()
+        pool.release(connection)
+        raise
+    pool.release(connection)
+    return found
+
+
+def finish(sender, **kwargs) -> None:
+    """``request_finished``: read (and drop) a prefetched reply no view took."""
+    inflight = getattr(_local, "inflight", None)
+    if inflight is None:
+        return
+    _local.inflight = None
+    try:
+        _read_reply(inflight[1], inflight[2])
+    except CACHE_ERRORS:
+        pass
+
+
+def connect_signals() -> None:
+    from django.core.signals import request_finished, request_started
+
+    request_started.connect(prefetch, dispatch_uid="core.api.front_cache.prefetch")
+    request_finished.connect(finish, dispatch_uid="core.api.front_cache.finish")
+
+
 # --- serving and recording --------------------------------------------------------------------
 
 
 def serve(request, key: str):
     """The cached answer for ``request`` if its front record is current, else None."""
-    if generations._pending.get(ALIAS) or generations._pending.get("permissions"):
-        return None  # bumps this process owes Redis: the DRF path replays them first
-    if not is_available("permissions"):
-        return None
+    if not _usable():
+        return None  # e.g. bumps this process owes Redis: the DRF path replays them first
 
     def op(cache):
+        found = _take_inflight(key)
+        if found is not MISSING:
+            return found
         pair = None if _script_refused else _redis_pair()
         return _load_lua(pair, key) if pair is not None else _load_keys(key)
 
@@ -315,19 +440,22 @@ def record(request, key: str, recording: generations.Recording, response) -> Non
     try:
         run(ALIAS, lambda cache: _save(key, entry_key, checks, tail, timeout))
     except CacheUnavailable:
-        pass
+        return
+    _learn(request.path_info)
 
 
-def wrap(view, scope: str):
+def wrap(view):
     """The viewset's view function with the front in front (GET only)."""
     inner = getattr(view, "__wrapped__", view)  # DRF's view, without csrf_exempt's wrapper
     view_class = view.cls
 
     def front_view(request, *args, **kwargs):
         if request.method != "GET" or view_class.throttle_classes or not enabled():
+            finish(None)  # a prefetched reply (if any) is not for this view
             return inner(request, *args, **kwargs)
-        key = front_key(request, scope)
+        key = front_key(request.META)
         if key is None:
+            finish(None)
             return inner(request, *args, **kwargs)
         response = serve(request, key)
         if response is not None:
@@ -347,4 +475,14 @@ def wrap(view, scope: str):
     return front_view
 
 
-__all__ = ["enabled", "front_key", "note_entry", "record", "serve", "wrap"]
+__all__ = [
+    "connect_signals",
+    "enabled",
+    "finish",
+    "front_key",
+    "note_entry",
+    "prefetch",
+    "record",
+    "serve",
+    "wrap",
+]

@@ -89,6 +89,7 @@ def test_a_front_hit_is_one_redis_round_trip(redis_caches, org, member_client, d
         assert len(sent) == 1 and b"EVALSHA" in b"".join(sent[0]).upper()
         assert len(drf_runs) == 1
         patch.setattr(front_cache, "serve", lambda request, key: None)
+        patch.setattr(front_cache, "_prefixes", ())  # and no prefetch
         sent.clear()
         assert client.get(URL)["X-Cache"] == "HIT"  # the same hit through DRF:
         assert [b"".join(c).split(b"\r\n")[2] for c in sent] == [b"MGET"] * 3 + [b"SET"]
@@ -309,3 +310,29 @@ def test_redis_down_answers_from_the_database(redis_caches, org, product, member
     response = client.get(URL)
     assert response.status_code == 200 and response["X-Cache"] == "MISS"
     assert response.json()["count"] == 1
+
+
+def test_the_lookup_is_sent_as_the_request_starts(redis_caches, org, member_client, monkeypatch):
+    """The script goes out from ``request_started``; the view reads its reply (no second
+    lookup), and a reply no view takes is read at ``request_finished`` (the connection goes
+    back to the pool clean)."""
+    client, _ = member_client(org, "viewer")
+    client.get(URL)  # records (and teaches this process the /api/v1/products/ prefix)
+    sent = []
+    monkeypatch.setattr(
+        front_cache,
+        "_load_lua",
+        lambda pair, key: (
+            sent.append(key) or (_ for _ in ()).throw(AssertionError("looked up again in the view"))
+        ),
+    )
+    response = client.get(URL)
+    assert response.status_code == 200 and response["X-Cache"] == "HIT" and sent == []
+    pool = front_cache._redis_pair()[0].connection_pool
+    assert not pool._in_use_connections
+    # Prefetched, but answered by another view (404): drained, nothing left in use.
+    assert client.get(URL + "no-such-product/").status_code == 404
+    assert not pool._in_use_connections and front_cache._local.inflight is None
+    # Not prefetched: other methods, other prefixes.
+    assert client.post(URL, {}).status_code in (400, 403)
+    assert front_cache._local.inflight is None
