@@ -13,8 +13,10 @@ What it does, all in one run on the same disk:
    ``GET /api/v1/files/<id>/download/`` and checks the SHA-256.
 
 Each is repeated ``--repeat`` times (default 3) and the median reported (the shared machine is
-noisy). Prints a table: MB/s of each, the ratio to the copy, and the workers' peak RSS growth
-during the uploads (must stay under 32 MB: the body is streamed, never held in memory).
+noisy); every timed step starts after ``os.sync()``, so one step's disk writeback isn't
+charged to the next. Prints a table: MB/s of each, the ratio to the copy, and the workers' peak
+RSS growth during the uploads (must stay under 32 MB: the body is streamed, never held in
+memory); exits 1 if that or the upload target (>= 0.5x the bare body read) is missed.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ ADMIN_URL = os.environ.get("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:
 DB_NAME = "erp_bench_files"
 MB = 1024 * 1024
 MEMORY_BUDGET_MB = 32
+UPLOAD_TARGET = 0.5  # issue 14: an upload at >= 0.5x the bare WSGI body read
 BLOCK = 1024 * 1024
 
 
@@ -87,7 +90,10 @@ def make_source(path: Path, size: int) -> str:
 
 
 def timed(func, *args):
-    """(func(*args), seconds it took)."""
+    """(func(*args), seconds it took), from a clean page cache state: ``os.sync()`` first, so
+    the writeback of an earlier step (the copy baseline writes 3 x SIZE, each upload SIZE)
+    isn't charged to this one (it throttled the uploads' spool writes to ~45 MB/s)."""
+    os.sync()
     started = time.perf_counter()
     result = func(*args)
     return result, time.perf_counter() - started
@@ -359,7 +365,13 @@ def main() -> None:
             f"\nserver worker peak RSS growth during the uploads: {growth_mb:.1f} MB "
             f"(budget {MEMORY_BUDGET_MB} MB: {verdict})"
         )
-        if growth_mb >= MEMORY_BUDGET_MB:
+        upload_ratio = median(bare_up) / median(uploads)
+        upload_ok = upload_ratio >= UPLOAD_TARGET
+        print(
+            f"upload via API / bare body read: {upload_ratio:.2f}x "
+            f"(target >= {UPLOAD_TARGET}x: {'met' if upload_ok else 'MISSED'})"
+        )
+        if growth_mb >= MEMORY_BUDGET_MB or not upload_ok:
             sys.exit(1)
     finally:
         if server is not None:
