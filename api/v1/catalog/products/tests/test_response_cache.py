@@ -2,6 +2,7 @@
 
 import threading
 import time
+from unittest import mock
 
 import pytest
 from django.db import connections
@@ -159,11 +160,17 @@ def _concurrent_list(client_factory, n: int) -> list:
         responses.append(client.get(URL))
 
     threads = [threading.Thread(target=worker, args=(client_factory(),)) for _ in range(n)]
+    # The test client disconnects close_old_connections from request_started around each
+    # request and reconnects it after: with several threads that juggling races, and a thread
+    # that runs it closes the shared connection (autocommit is off inside the test's
+    # transaction), so every request answers 503. Nothing may close it here.
+    keep_open = mock.patch.object(main, "close_if_unusable_or_obsolete", lambda: None)
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        with keep_open:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
     finally:
         main.dec_thread_sharing()
     return responses
