@@ -14,6 +14,7 @@ import sys
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 __all__ = [
     "bad_request",
@@ -79,6 +80,7 @@ def page_not_found(request, exception=None):
 UNKNOWN_API_URL = "api-unknown-url"
 
 
+@csrf_exempt  # no route, nothing to protect: a DELETE to an unknown URL is a 404, not a CSRF 403
 def unknown_api_url(request, rest=""):
     """The last pattern under ``/api/`` (config/urls.py): no route matched. It answers the JSON
     404 itself, because with ``DEBUG=True`` Django would render its HTML technical 404 for an

@@ -43,6 +43,16 @@ def test_unknown_api_url_is_json_404_with_debug_on(settings, path):
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
 
 
+def test_unknown_api_url_with_an_unsafe_method_is_json_404_not_csrf_403(settings):
+    """The catch-all is a plain view: CSRF must not refuse it first (a session-less DELETE
+    to /api/v1/products/0.5/ is simply a URL that doesn't exist)."""
+    client = Client(enforce_csrf_checks=True)
+    for debug in (False, True):
+        settings.DEBUG = debug
+        assert_json_error(client.delete("/api/v1/products/0.5/"), 404)
+        assert_json_error(client.post("/api/v1/no-such-thing/", {}), 404)
+
+
 def test_api_url_without_slash_still_redirects(settings, member_client, org):
     """APPEND_SLASH keeps working under /api/ (the JSON 404 view answers only for no route)."""
     settings.DEBUG = True
