@@ -116,6 +116,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 {"ordering": ["Cursor pagination has a fixed order (by id): drop ?ordering=."]}
             )
         ordering = tuple(getattr(view, "ordering", None) or queryset.model._meta.ordering or ["pk"])
+        # Rows may be values_list tuples (core.api.lists), which know the primary key only by
+        # its column name: the cursor reads its position from the first ordering field.
+        pk_name = queryset.model._meta.pk.attname
+        ordering = tuple(
+            {"pk": pk_name, "-pk": f"-{pk_name}"}.get(field, field) for field in ordering
+        )
         self.cursor = _Cursor(ordering, self.size)
         return self.cursor.paginate_queryset(queryset, request, view)
 
