@@ -97,6 +97,18 @@ class LiveGunicorn:
                 raise AssertionError(f"gunicorn did not answer within {timeout:g}s; see {self.log}")
             time.sleep(0.2)
 
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 120) -> None:
+        """Until ``text`` appears ``count`` times in the log (e.g. every worker's boot line)."""
+        deadline = time.monotonic() + timeout
+        while self.log.read_text().count(text) < count:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{text!r} x{count} not logged within {timeout:g}s; see {self.log}"
+                )
+            time.sleep(0.2)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

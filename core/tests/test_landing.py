@@ -2,17 +2,13 @@
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from core.api import schema
-from core.testing.ports import free_port
+from core.testing.livestack import LiveGunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 LINKED = ["/api/v1/docs/", "/api/v1/redoc/", "/api/v1/schema/", "/admin/", "/health/live/"]
@@ -66,40 +62,23 @@ def test_schema_is_generated_once_per_process(client):
 def test_gunicorn_generates_the_schema_once_in_the_master(tmp_path):
     """Two real gunicorn workers serve the schema many times: one generation, in the master
     before the fork (config/gunicorn.py when_ready), none in the workers."""
-    port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")},
+        **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "LOG_LEVEL": "INFO",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
         "MEDIA_ROOT": str(tmp_path / "media"),
         "PYTHONUNBUFFERED": "1",
     }
-    log = tmp_path / "gunicorn.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--config", "config/gunicorn.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    web = LiveGunicorn(env, tmp_path, workers=2)
     try:
-        deadline = time.monotonic() + 120
-        while log.read_text().count("Booting worker") < 2:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        web.wait_for_log("Booting worker", count=2)
         for _ in range(8):  # the sync workers take turns: both serve some of these
             with urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/api/v1/schema/?format=json", timeout=60
+                f"{web.base}/api/v1/schema/?format=json", timeout=60
             ) as response:
                 assert response.status == 200 and b'"paths"' in response.read()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
-    text = log.read_text()
+        web.stop()
+    text = web.log.read_text()
     assert text.count("generated the OpenAPI schema") == 1, text
     assert text.index("generated the OpenAPI schema") < text.index("Booting worker"), text

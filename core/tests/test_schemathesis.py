@@ -5,10 +5,8 @@ schemathesis.toml. Bounded: a fixed seed and --max-examples."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from api.v1.base_models.organization.tests.factories import OrganizationFactory
 from api.v1.catalog.products.tests.factories import ProductFactory
 from conftest import add_member
 from core.celery_app.testing import worker_database_url
-from core.testing.ports import free_port
+from core.testing.livestack import LiveGunicorn, app_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
@@ -46,33 +44,13 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path):
     ProductFactory.create_batch(3, organization=org, stock=10_000)
     ProductFactory(organization=other)  # another organization's: must stay 404
 
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")},
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "TEST_DATABASE_URL": worker_database_url(),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",  # LocMem caches are per process: one process stays coherent
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "gunicorn.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--config", "config/gunicorn.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    # LocMem caches are per process: one gunicorn worker stays coherent.
+    web = LiveGunicorn(
+        app_env(worker_database_url(), MEDIA_ROOT=str(tmp_path / "media")), tmp_path, workers=1
+    )
+    base = web.base
     try:
-        deadline = time.monotonic() + 120
-        while "Booting worker" not in log.read_text():
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        web.wait_for_log("Booting worker")
         token = _post_json(
             f"{base}/api/v1/auth/token/",
             {"username": owner.username, "password": "schemathesis-pass-1"},
@@ -104,8 +82,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path):
             timeout=1500,
         )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        web.stop()
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-12000:]
     assert "Server error" not in output and "ST101" not in output
