@@ -34,7 +34,11 @@ class ListModelMixin(mixins.ListModelMixin):
 
     def list(self, request, *args, **kwargs):
         serializer_class = self.get_serializer_class()
-        plan = row_plan(serializer_class) if issubclass(serializer_class, FastModelSerializer) else None
+        plan = (
+            row_plan(serializer_class)
+            if issubclass(serializer_class, FastModelSerializer)
+            else None
+        )
         if plan is None:
             return super().list(request, *args, **kwargs)
         queryset = self.filter_queryset(self.get_queryset())

@@ -51,7 +51,7 @@ EDGE_CUSTOM_FIELDS = [
         "null": None,
         "bools": [True, False],
         "empty": {"list": [], "object": {}, "string": ""},
-        "ünïcødé ключ": "☃ 😀 עברית \u2028 \u0001 \"quoted\" back\\slash",
+        "ünïcødé ключ": '☃ 😀 עברית \u2028 \u0001 "quoted" back\\slash',
         "color": "red",
     },
     {"nested": NESTED, "color": "blue"},
