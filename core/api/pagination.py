@@ -96,7 +96,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 }
             )
         limit = settings.API_PAGINATION_EXACT_COUNT_LIMIT
-        self.count = queryset.order_by()[: limit + 1].count()
+        # values("pk"): rows may be a values_list of every column (core.api.lists); the count
+        # needs only the index (an index-only scan over the organization's rows).
+        self.count = queryset.order_by().values("pk")[: limit + 1].count()
         self.count_is_estimate = self.count > limit
         if self.count_is_estimate:
             self.count = max(estimated_count(queryset), self.count)
