@@ -95,7 +95,7 @@ bench: install services
 bench-api: install services ## foundation API: scoped list/detail/orders vs a bare DRF list
 	$(BIN)/python -m bench.api
 
-bench-cache: install services ## Redis caching: products list warm vs uncached, authz cost, Redis down
+bench-cache: install services ## response cache hit vs a trivial view, uncached, Redis down; authz cost
 	$(BIN)/python -m bench.cache
 
 bench-backup: install services
