@@ -479,6 +479,12 @@ def main() -> None:
             GUNICORN_ACCESSLOG="",
             LOG_LEVEL="INFO",
             CELERY_WORKER_CONCURRENCY="2",
+            # Short tasks only (an export of 50 products, an e-mail): time limits of a minute let
+            # the outbox send again what the broker lost after 90 s rather than 45 min
+            # (OUTBOX_REDELIVER_AFTER must stay above CELERY_TASK_TIME_LIMIT).
+            CELERY_TASK_SOFT_TIME_LIMIT="50",
+            CELERY_TASK_TIME_LIMIT="60",
+            OUTBOX_REDELIVER_AFTER="90",
         )
         env.pop("REDIS_URL", None)
         (tmp / "run").mkdir()
@@ -595,6 +601,7 @@ def main() -> None:
         for thread in threads:
             thread.join(15)
         totals = _drain(load, smtp, pg, args.drain)
+        totals["exits"] = process_exits(stack.log)
         ok = _report(faults, load, totals, args.quick)
     finally:
         if load is not None:
@@ -627,9 +634,18 @@ def _drain(load: Load, smtp: SmtpSink, pg: Postgres, timeout: float) -> dict:
             reruns = conn.execute(
                 "SELECT count(*) FROM exports_export WHERE attempts > 1"
             ).fetchone()[0]
+            resent = conn.execute(
+                "SELECT count(*) FROM outbox_outboxmessage WHERE redeliveries > 0"
+            ).fetchone()[0]
         with smtp.lock:
             mails = collections.Counter(smtp.subjects)
-        return {"orders": orders, "exports": exports, "reruns": reruns, "mails": mails}
+        return {
+            "orders": orders,
+            "exports": exports,
+            "reruns": reruns,
+            "mails": mails,
+            "resent": resent,
+        }
 
     step(f"draining: waiting (at most {timeout:g} s) for every e-mail and export")
     deadline = time.monotonic() + timeout
@@ -643,6 +659,19 @@ def _drain(load: Load, smtp: SmtpSink, pg: Postgres, timeout: float) -> dict:
         step(f"  {len(missing)} e-mails and {unfinished} exports outstanding")
         time.sleep(5)
     return current
+
+
+# The injected kills supervisord logs as unexpected exits: worker main SIGKILL, beat SIGKILL.
+PLANNED_EXITS = 2
+
+
+def process_exits(log: Path) -> list[str]:
+    """supervisord's "exited: <program> (...; not expected)" lines of the run."""
+    return [
+        line.split("exited: ", 1)[1]
+        for line in log.read_text(errors="replace").splitlines()
+        if "exited: " in line and "not expected" in line
+    ]
 
 
 def _report(faults: list[Fault], load: Load, totals: dict, quick: bool) -> bool:
@@ -681,7 +710,10 @@ def _report(faults: list[Fault], load: Load, totals: dict, quick: bool) -> bool:
         ["exports not finished (lost)", outstanding],
         ["exports that ran more than once", totals["reruns"]],
         ["tasks lost (e-mails + exports)", sum(1 for n in per_order if n == 0) + outstanding],
+        ["tasks sent again by the outbox (broker lost them)", totals["resent"]],
         ["HTTP 500 over the whole run", all_500],
+        # A crash the stack did not ride out by itself (supervisord restarted the program).
+        ["process exits besides the 2 injected kills", len(totals["exits"]) - PLANNED_EXITS],
         ["requests over the whole run", len(load.events)],
     ]
     print_table("make chaos: totals", ["what", "count"], summary)
@@ -701,6 +733,8 @@ def _report(faults: list[Fault], load: Load, totals: dict, quick: bool) -> bool:
         missed.append(f"{lost} tasks lost")
     if doubled := sum(1 for n in per_order if n > 1):
         missed.append(f"{doubled} e-mails doubled")
+    if (unplanned := len(totals["exits"]) - PLANNED_EXITS) > 0:
+        missed.append(f"{unplanned} unplanned process exits: " + "; ".join(totals["exits"]))
     slow = [f.name for f in faults if (r := f.row(load)[6]) == "never" or float(r) > 10]
     if slow:
         missed.append("not back within 10 s: " + ", ".join(slow))

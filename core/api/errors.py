@@ -14,8 +14,17 @@ import sys
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
-__all__ = ["bad_request", "permission_denied", "page_not_found", "server_error", "is_api"]
+__all__ = [
+    "bad_request",
+    "permission_denied",
+    "page_not_found",
+    "server_error",
+    "is_api",
+    "unknown_api_url",
+    "UNKNOWN_API_URL",
+]
 
 API_PREFIX = "/api/"
 
@@ -66,6 +75,33 @@ def page_not_found(request, exception=None):
     if is_api(request):
         return _json(request, 404, f"No API endpoint at {request.path}; see /api/v1/docs/.")
     return defaults.page_not_found(request, exception)
+
+
+UNKNOWN_API_URL = "api-unknown-url"
+
+
+@csrf_exempt  # no route, nothing to protect: a DELETE to an unknown URL is a 404, not a CSRF 403
+def unknown_api_url(request, rest=""):
+    """The last pattern under ``/api/`` (config/urls.py): no route matched. It answers the JSON
+    404 itself, because with ``DEBUG=True`` Django would render its HTML technical 404 for an
+    unmatched URL and never call ``handler404``. ``APPEND_SLASH`` still applies: when the path
+    plus ``/`` is a real route, it redirects as CommonMiddleware would have."""
+    from django.conf import settings
+    from django.http import HttpResponsePermanentRedirect
+    from django.urls import Resolver404, resolve
+
+    path = request.path_info
+    if settings.APPEND_SLASH and not path.endswith("/") and request.method in ("GET", "HEAD"):
+        try:
+            match = resolve(path + "/", getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != UNKNOWN_API_URL:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return page_not_found(request)
+
+
+unknown_api_url.unmatched_route = True  # /metrics: one "<unmatched>" route label for every 404
 
 
 def server_error(request):

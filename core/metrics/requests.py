@@ -47,7 +47,8 @@ def _pretty(route: str) -> str:
 
 def route_of(request) -> str:
     match = getattr(request, "resolver_match", None)
-    if match is None or match.route is None:
+    # A catch-all view marked ``unmatched_route`` (core.api.errors.unknown_api_url) is a 404 too.
+    if match is None or match.route is None or getattr(match.func, "unmatched_route", False):
         return "<unmatched>"  # 404s: one label, whatever the client asked for
     return _pretty(match.route)
 

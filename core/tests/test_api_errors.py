@@ -32,6 +32,42 @@ def test_unauthenticated_unknown_api_url_is_json_404():
     assert_json_error(Client().get("/api/v2/anything"), 404)
 
 
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v2/anything", "/api/"])
+def test_unknown_api_url_is_json_404_with_debug_on(settings, path):
+    """DEBUG=True (dev settings) makes Django answer a 404 with its HTML technical page instead
+    of handler404: under /api/ it is JSON all the same; elsewhere the technical page stays."""
+    settings.DEBUG = True
+    body = assert_json_error(Client().get(path), 404)
+    assert path in body["detail"]
+    response = Client().get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_unknown_api_url_with_an_unsafe_method_is_json_404_not_csrf_403(settings):
+    """The catch-all is a plain view: CSRF must not refuse it first (a session-less DELETE
+    to /api/v1/products/0.5/ is simply a URL that doesn't exist)."""
+    client = Client(enforce_csrf_checks=True)
+    for debug in (False, True):
+        settings.DEBUG = debug
+        assert_json_error(client.delete("/api/v1/products/0.5/"), 404)
+        assert_json_error(client.post("/api/v1/no-such-thing/", {}), 404)
+
+
+def test_api_url_without_slash_still_redirects(settings, member_client, org):
+    """APPEND_SLASH keeps working under /api/ (the JSON 404 view answers only for no route)."""
+    settings.DEBUG = True
+    client, _ = member_client(org, "admin")
+    response = client.get(PRODUCTS.rstrip("/"))
+    assert response.status_code == 301 and response["Location"].endswith(PRODUCTS)
+
+
+def test_unknown_api_url_counts_as_unmatched_route(settings):
+    from core.metrics.requests import route_of
+
+    response = Client().get("/api/v1/nope/")
+    assert route_of(response.wsgi_request) == "<unmatched>"
+
+
 def test_wrong_method_is_json_405(member_client, org):
     client, _ = member_client(org, "admin")
     body = assert_json_error(client.put(PRODUCTS, {}, format="json"), 405)
