@@ -4,7 +4,10 @@ Runs, alternately (so machine load hits all alike), N times each:
 - `python -c pass` (the interpreter alone),
 - bare `django-admin help` (Django without a project: the floor for any Django command),
 - `manage.py help` (ERP Core's settings, every app's ready(), the Celery app),
-and prints median/p90 wall time and the ratio to the bare baseline. The target (issue 12):
+and prints median/p90 wall time and the ratio to the bare baseline. ERP Core's own modules are
+byte-compiled first, as the image does (Dockerfile): with PYTHONDONTWRITEBYTECODE set, as on
+these machines, Python would otherwise compile ~150 project files on every start (site-packages
+are compiled at install, Makefile). The target (issue 12):
 `manage.py help` under 1.5 s on these 2-core machines. Then the 15 slowest imports of one
 `python -X importtime manage.py help`, cumulative, to show where the time goes.
 """
@@ -71,6 +74,12 @@ def _slowest_imports(count: int = 15) -> list[list]:
 
 def main() -> int:
     samples: dict[str, list[float]] = {name: [] for name in CASES}
+    step("byte-compiling core/, api/, config/ (python -m compileall, as the Dockerfile does)")
+    subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", "core", "api", "config", "manage.py"],
+        cwd=ROOT,
+        check=True,
+    )
     step(f"warming up, then {RUNS} runs of each command, interleaved")
     for cmd, settings in CASES.values():
         _time(cmd, settings)

@@ -14,14 +14,14 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from core.registry import register_doctor_check, register_permissions, register_route
 
-        from .doctor import check_audit_log
         from .permissions import GRANTS
         from .triggers import install_triggers_after_migrate
-        from .views import AuditRecordViewSet
 
         register_permissions(GRANTS)
-        register_route("audit-log", AuditRecordViewSet, basename="audit-record")
-        register_doctor_check("audit", check_audit_log, section="postgres")
+        register_route(
+            "audit-log", f"{self.name}.views.AuditRecordViewSet", basename="audit-record"
+        )
+        register_doctor_check("audit", f"{self.name}.doctor.check_audit_log", section="postgres")
         # Every model's triggers, after every migrate: a module's models are covered as soon
         # as its tables exist (post_migrate is sent per app; hang it on this one).
         post_migrate.connect(

@@ -30,7 +30,6 @@ from django.db.models import BooleanField, Count, F, Min, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from core.celery_app.base import check_task_arguments
 from core.requestid import CELERY_HEADER, get_request_id
 
 from .models import OutboxMessage
@@ -55,6 +54,8 @@ def enqueue(task, *, args: Iterable = (), kwargs: dict | None = None, **options)
     over only if this process dies before publishing. The on-commit path therefore needs no
     lock and no extra transaction: publish, then one UPDATE.
     """
+    from core.celery_app.base import check_task_arguments  # imported with the task itself
+
     args, kwargs = list(args), dict(kwargs or {})
     check_task_arguments(task, args, kwargs)
     message = enqueue_message(task.name, args, kwargs, options)
