@@ -563,6 +563,17 @@ OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=200)
 OUTBOX_CLAIM_SECONDS = env.int("OUTBOX_CLAIM_SECONDS", default=30)
 OUTBOX_RETRY_MAX_DELAY = env.int("OUTBOX_RETRY_MAX_DELAY", default=300)  # seconds
 OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=7)
+# A row sent this many seconds ago whose task never recorded that it finished is sent again (the
+# broker lost it: core/outbox/services.py). Above the longest run (CELERY_TASK_TIME_LIMIT) plus
+# the longest broker countdown (CELERY_TASK_RETRY_BACKOFF_MAX) plus a margin, or slow tasks run
+# twice (harmless: effects are idempotent, but wasted).
+OUTBOX_REDELIVER_AFTER = env.int(
+    "OUTBOX_REDELIVER_AFTER",
+    default=CELERY_TASK_TIME_LIMIT + int(CELERY_TASK_RETRY_BACKOFF_MAX) + 300,
+)
+# ... at most this many times; then the row becomes a dead letter (never finishing: a queue no
+# worker consumes, a task no worker knows).
+OUTBOX_REDELIVER_MAX = env.int("OUTBOX_REDELIVER_MAX", default=5)
 OUTBOX_BACKLOG_MAX_AGE = env.int("OUTBOX_BACKLOG_MAX_AGE", default=300)  # health: degraded above
 
 # --- Audit log (core.audit; docs/operations.md#audit-log-retention) ---

@@ -15,6 +15,10 @@
   Periodic tasks are neither parked nor dead-lettered: beat's next tick is their retry.
 - Acks late + reject on worker lost: a task whose worker dies is redelivered, so every task's
   effect must be idempotent (see ``core.outbox.effects.once``).
+- A task published by the outbox (header ``OUTBOX_HEADER``) records in its outbox row that it
+  finished (succeeded, refused or dead-lettered: ``RetryStore.finished``); the outbox sends a
+  row again whose task never did within ``OUTBOX_REDELIVER_AFTER`` (lost by the broker or with a
+  killed worker), so the outbox, not the broker, is what guarantees the task runs.
 - Structured log lines (logfmt) with task name, task id, organization and attempt.
 
 Use it with ``@erp_task(...)`` (``shared_task`` with this base).
@@ -36,14 +40,35 @@ from django.db import models as db_models
 from django.utils import timezone
 
 from core.registry import registry
+from core.requestid import CELERY_HEADER
 from core.tenancy.context import OrganizationContext, organization_scope
 from core.tenancy.swappable import get_membership_model, get_organization_model
 
 from .retry import DATABASE_ERRORS, TRANSIENT_ERRORS, RetryPolicy, get_retry_store, is_transient
 
-__all__ = ["TRANSIENT_ERRORS", "ErpTask", "TaskRefused", "erp_task", "is_transient"]
+__all__ = [
+    "OUTBOX_HEADER",
+    "TRANSIENT_ERRORS",
+    "ErpTask",
+    "TaskRefused",
+    "erp_task",
+    "is_transient",
+    "request_header",
+]
 
 logger = logging.getLogger("core.celery_app")
+
+# Set on every message the outbox publishes (core.outbox.services._publish): the task records in
+# its outbox row (the row's primary key is the task id) that it finished.
+OUTBOX_HEADER = "erp_outbox"
+
+
+def request_header(request, name: str):
+    """A custom message header: a request attribute in the worker, in ``headers`` when eager."""
+    value = getattr(request, name, None)
+    if value is None:
+        value = (getattr(request, "headers", None) or {}).get(name)
+    return value
 
 
 class TaskRefused(Exception):
@@ -179,7 +204,9 @@ class ErpTask(DjangoTask):
         logger.info("task.start %s", fields)
         try:
             if not self.organization_scoped:
-                return self._run(*args, **kwargs)
+                result = self._run(*args, **kwargs)
+                self._record_finished(fields)
+                return result
             try:
                 context = load_task_context(
                     kwargs["organization_id"], kwargs.get("user_id"), self.required_permission
@@ -187,9 +214,12 @@ class ErpTask(DjangoTask):
             except TaskRefused as exc:
                 logger.warning("task.refused %s reason=%r", fields, str(exc))
                 self.on_refused(exc, args, kwargs)
+                self._record_finished(fields)
                 return None
             with organization_scope(context):
-                return self._run(*args, **kwargs)
+                result = self._run(*args, **kwargs)
+            self._record_finished(fields)
+            return result
         except (Retry, Ignore, Reject):
             raise
         except Exception as exc:
@@ -239,7 +269,14 @@ class ErpTask(DjangoTask):
                     (now + timedelta(seconds=countdown)).isoformat(timespec="seconds"),
                     countdown,
                 )
-                raise self.retry(exc=exc, countdown=countdown)
+                # Keep the custom headers (Celery's retry drops them): the outbox mark, the id
+                # of the request that queued the task.
+                headers = {
+                    name: value
+                    for name in (OUTBOX_HEADER, CELERY_HEADER)
+                    if (value := request_header(request, name)) is not None
+                }
+                raise self.retry(exc=exc, countdown=countdown, headers=headers or None)
         logger.error(
             "task.gave_up %s attempts=%s failing_since=%s error=%r transient=%s",
             fields,
@@ -255,8 +292,32 @@ class ErpTask(DjangoTask):
                     transient=self.is_transient(exc), attempts=attempts,
                     first_failed_at=first_failed_at, now=now,
                 )  # fmt: skip
-            except Exception:  # noqa: BLE001 - the log line above is all that is left
-                logger.exception("task.dead_letter_failed %s: the failure is only logged", fields)
+            except Exception:  # noqa: BLE001 - the outbox row stays unfinished
+                logger.exception(
+                    "task.dead_letter_failed %s: not recorded; an outbox task is sent again after "
+                    "OUTBOX_REDELIVER_AFTER (its row is not marked finished)",
+                    fields,
+                )
+            else:  # the dead letter owns it now (a parked row, whatever published it)
+                self._record_finished(fields, always=True)
+
+    def _record_finished(self, fields: str, *, always: bool = False) -> None:
+        """Tell the outbox this task is done with (it is not sent again). Never raises: a lost
+        mark only means one more (idempotent) run after ``OUTBOX_REDELIVER_AFTER``. Only for
+        messages the outbox published (its header), unless ``always``: a task without a row
+        costs no query."""
+        request = self.request
+        if request.called_directly:
+            return
+        if not always and not request_header(request, OUTBOX_HEADER):
+            return
+        store = get_retry_store()
+        if store is None:
+            return
+        try:
+            store.finished(self, request)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            logger.warning("task.finish_mark_failed %s error=%r", fields, exc)
 
     def _run(self, *args: Any, **kwargs: Any):
         # The worker (and eager ``apply``) has already pushed this delivery's request; Celery's

@@ -170,6 +170,9 @@ class RetryStore(Protocol):
         self, task, request, args, kwargs, exc, *, transient, attempts, first_failed_at, now
     ) -> None: ...
 
+    def finished(self, task, request) -> None:
+        """The task (published by the outbox) is done with: succeeded, refused, dead-lettered."""
+
 
 _store: RetryStore | None = None
 

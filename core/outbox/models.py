@@ -28,6 +28,15 @@ class OutboxMessage(models.Model):
     # (core.celery_app.retry); the relay publishes it again at next_attempt_at.
     retries = models.IntegerField(default=0, db_default=0)  # db_default: old code can insert
     first_failed_at = models.DateTimeField(null=True, blank=True)
+    # The worker sets it when the task finished (succeeded, refused or dead-lettered). A row
+    # sent OUTBOX_REDELIVER_AFTER seconds ago and still not completed was lost on the way (by
+    # the broker or a killed worker) and is published again (services.requeue_unfinished).
+    # db_default True: rows written before this field existed (or by old code during a deploy)
+    # count as completed and are never swept; new rows start at False.
+    completed = models.BooleanField(default=False, db_default=True)
+    # Times the sweep sent it again; past OUTBOX_REDELIVER_MAX it becomes a dead letter instead
+    # (a queue nobody consumes, a task no worker knows: never finishing, it would pile up copies).
+    redeliveries = models.IntegerField(default=0, db_default=0)  # no CHECK: no scan
 
     class Meta:
         ordering = ["created_at"]
@@ -41,6 +50,11 @@ class OutboxMessage(models.Model):
                 fields=["sent_at"],
                 condition=models.Q(sent_at__isnull=False),
                 name="outbox_sent_idx",
+            ),
+            models.Index(
+                fields=["sent_at"],
+                condition=models.Q(sent_at__isnull=False, completed=False),
+                name="outbox_unfinished_idx",
             ),
         ]
 

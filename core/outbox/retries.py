@@ -7,6 +7,9 @@ publishes it again, with the same task id, when it is due. A task published with
 (``.delay()``, a broker retry) gets a row created on its first parked failure.
 
 A final failure becomes a ``DeadLetter`` (one per task id).
+
+A task the outbox published records in its row that it finished (``finished``: ``completed``);
+``services.requeue_unfinished`` sends again a row whose task never did.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from core.celery_app.retry import Parked, RetryPolicy
 from core.requestid import CELERY_HEADER, well_formed
 
 from .models import DeadLetter, OutboxMessage
+from .services import ASYNC_COMMIT
 
 TRACEBACK_CHARS = 4000
 
@@ -112,3 +116,12 @@ class OutboxRetryStore:
                 "resent_at": None,
             },
         )
+
+    def finished(self, task, request) -> None:
+        # Without waiting for the WAL flush: a mark lost in a server crash only means one more
+        # (idempotent) run after OUTBOX_REDELIVER_AFTER.
+        task_id = _task_uuid(request)
+        if task_id is not None:
+            OutboxMessage.objects.alias(async_commit=ASYNC_COMMIT).filter(
+                pk=task_id, completed=False, async_commit=True
+            ).update(completed=True)

@@ -14,8 +14,18 @@ A task that fails transiently parks its retry in its own row (``retries``, ``fir
 mark is conditional on ``retries`` being what was published, so a worker that failed and parked
 the task before the publisher marked it sent is not overwritten (the retry would be lost).
 
+"Sent" is not "done": the broker can still lose a published message (kombu's Redis transport
+pops it with ``BRPOP`` and writes it to the unacked hash only after the worker has read it, so a
+worker main process SIGKILLed in between takes the only copy; a Redis that lost its data; a
+Sentinel replica promoted before it got the write). So every message is published with the
+``OUTBOX_HEADER`` and the task marks its row ``completed`` when it is done with it (succeeded,
+refused, dead-lettered; ``ErpTask._record_finished``). The relay sends again, with the same task
+id, every row sent more than ``OUTBOX_REDELIVER_AFTER`` seconds ago (longer than any task may
+run or wait for a broker countdown) that is still not completed (``requeue_unfinished``).
+
 Delivery is at least once (a crash between publish and the ``sent_at`` update republishes the
-same task id), so task effects must be idempotent (``core.outbox.effects``).
+same task id; a task slower than ``OUTBOX_REDELIVER_AFTER`` runs twice), so task effects must be
+idempotent (``core.outbox.effects``).
 """
 
 from __future__ import annotations
@@ -82,12 +92,14 @@ def enqueue_message(task_name: str, args: list, kwargs: dict, options: dict) -> 
 
 def _publish(message: OutboxMessage) -> None:
     from core.celery_app import app
+    from core.celery_app.base import OUTBOX_HEADER  # the Celery task base: on use, not at start
 
     if message.task_name not in app.tasks:
         app.loader.import_default_modules()  # web processes import tasks modules lazily
     task = app.tasks.get(message.task_name)
     options = {
         **message.options,
+        "headers": {**message.options.get("headers", {}), OUTBOX_HEADER: "1"},
         "task_id": str(message.pk),
         "retry": True,
         "retry_policy": PUBLISH_RETRY_POLICY,
@@ -127,7 +139,7 @@ def _record_failure(message: OutboxMessage, exc: Exception) -> None:
 # It saves an fsync wait per published message, i.e. per order on the placement path.
 # set_config(..., true) is transaction-local and the UPDATE is its own (autocommit) transaction
 # or a short atomic block, so nothing else runs with it; PgBouncer-safe (no session state).
-_ASYNC_COMMIT = RawSQL(
+ASYNC_COMMIT = RawSQL(
     "set_config('synchronous_commit', 'off', true) = 'off'", [], output_field=BooleanField()
 )
 
@@ -138,7 +150,7 @@ def _mark_sent(messages: list[OutboxMessage]) -> None:
     for message in messages:
         by_retries.setdefault(message.retries, []).append(message.pk)
     for retries, ids in by_retries.items():
-        OutboxMessage.objects.alias(async_commit=_ASYNC_COMMIT).filter(
+        OutboxMessage.objects.alias(async_commit=ASYNC_COMMIT).filter(
             pk__in=ids, retries=retries, async_commit=True
         ).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
 
@@ -160,14 +172,85 @@ def relay_committed(message: OutboxMessage) -> bool:
     return True
 
 
+def requeue_unfinished(*, limit: int | None = None) -> int:
+    """Make rows pending again that were sent ``OUTBOX_REDELIVER_AFTER`` seconds ago and whose
+    task never recorded that it finished (lost by the broker or with its worker); their number.
+
+    Each one is logged (``outbox.redeliver``); ``relay_pending`` then publishes it with the same
+    task id. The effects are idempotent (``once``), so a task that was only slow runs twice
+    without doing anything twice. A row sent again ``OUTBOX_REDELIVER_MAX`` times already (a
+    queue no worker consumes, a task no worker knows) becomes a dead letter instead: visible in
+    readiness and ``celery_status``, re-sent by ``manage.py retry_dead_tasks``.
+    """
+    from .models import DeadLetter
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER)
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(sent_at__lt=cutoff, completed=False)
+            .order_by("sent_at")[: limit or settings.OUTBOX_RELAY_BATCH_SIZE]
+        )
+        again = [row for row in rows if row.redeliveries < settings.OUTBOX_REDELIVER_MAX]
+        given_up = [row for row in rows if row.redeliveries >= settings.OUTBOX_REDELIVER_MAX]
+        if again:
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in again]).update(
+                sent_at=None, next_attempt_at=now, redeliveries=F("redeliveries") + 1
+            )
+        for row in given_up:
+            DeadLetter.objects.update_or_create(
+                task_id=str(row.pk),
+                defaults={
+                    "task_name": row.task_name,
+                    "args": row.args,
+                    "kwargs": row.kwargs,
+                    "options": row.options,
+                    "organization_id": row.organization_id,
+                    "exception": f"NotFinished: sent {row.redeliveries + 1} times, never finished",
+                    "transient": True,
+                    "attempts": row.redeliveries + 1,
+                    "first_failed_at": row.sent_at,
+                    "last_failed_at": now,
+                    "resent_at": None,
+                },
+            )
+        if given_up:
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in given_up]).update(completed=True)
+    for row in again:
+        logger.warning(
+            "outbox.redeliver task=%s id=%s org=%s sent_at=%s redeliveries=%s: not finished "
+            "after OUTBOX_REDELIVER_AFTER=%ss (lost by the broker or with a killed worker), "
+            "sent again",
+            row.task_name,
+            row.pk,
+            row.organization_id,
+            row.sent_at.isoformat(timespec="seconds"),
+            row.redeliveries + 1,
+            settings.OUTBOX_REDELIVER_AFTER,
+        )
+    for row in given_up:
+        logger.error(
+            "outbox.redeliver_gave_up task=%s id=%s org=%s: sent %s times, never finished; "
+            "dead-lettered (manage.py retry_dead_tasks)",
+            row.task_name,
+            row.pk,
+            row.organization_id,
+            row.redeliveries + 1,
+        )
+    return len(again)
+
+
 def relay_pending(*, batch_size: int | None = None, max_batches: int | None = None) -> dict:
     """Publish every due pending message, batch by batch (``SKIP LOCKED``); drop old sent rows.
 
-    Returns ``{"sent": n, "failed": n, "deleted": n}``. Stops at the first failed publish (the
-    broker is most likely down; the rest of the batch keeps its schedule).
+    First the sent rows whose task never finished become pending again (``requeue_unfinished``).
+    Returns ``{"sent": n, "failed": n, "deleted": n, "redelivered": n}``. Stops at the first
+    failed publish (the broker is most likely down; the rest of the batch keeps its schedule).
     """
     batch_size = batch_size or settings.OUTBOX_RELAY_BATCH_SIZE
     totals = {"sent": 0, "failed": 0, "deleted": 0}
+    totals["redelivered"] = requeue_unfinished(limit=batch_size)
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1

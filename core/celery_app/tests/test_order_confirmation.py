@@ -24,6 +24,7 @@ def test_placing_an_order_sends_one_confirmation(
     order_id = response.json()["id"]
     message = OutboxMessage.objects.get()
     assert message.task_name == send_order_confirmation.name and message.sent_at is not None
+    assert message.completed  # the task recorded that it finished: never sent again
     assert message.kwargs == {"order_id": order_id, "organization_id": org.pk}
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [user.email]

@@ -14,7 +14,7 @@ from django.core import mail
 from django.utils import timezone
 
 from api.v1.sales.orders.tasks import confirmation_key, send_order_confirmation
-from core.celery_app.base import erp_task
+from core.celery_app.base import OUTBOX_HEADER, erp_task
 from core.celery_app.retry import RETRY_JITTER, RetryPolicy, is_transient
 from core.outbox.models import DeadLetter, OutboxMessage, TaskEffect
 from core.outbox.services import relay_pending
@@ -258,3 +258,40 @@ def test_periodic_tasks_are_neither_parked_nor_dead_lettered(monkeypatch):
     with pytest.raises(ConnectionRefusedError):
         tasks.relay_outbox.apply(throw=True)
     assert not OutboxMessage.objects.exists() and not DeadLetter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_dead_letter_that_cannot_be_written_leaves_the_outbox_row_to_be_sent_again(
+    monkeypatch, settings, caplog
+):
+    """Database down when the task gives up: the failure is not recorded anywhere but the log,
+    so the row is not marked finished and the outbox sends the task again after the bound."""
+    from django.db import OperationalError
+
+    from core.celery_app import retry
+
+    settings.OUTBOX_REDELIVER_AFTER = 600
+    sent = timezone.now() - timedelta(seconds=601)
+    written, unwritten = OutboxMessage.objects.bulk_create(
+        OutboxMessage(task_name=fails.name, kwargs={"error": "bug"}, sent_at=sent) for _ in range(2)
+    )
+    for row in (written, unwritten):
+        if row is unwritten:
+
+            def broken(*args, **kwargs):
+                raise OperationalError("the database is down")
+
+            monkeypatch.setattr(retry.get_retry_store(), "dead_letter", broken)
+        with pytest.raises(ValueError):
+            fails.apply(
+                kwargs={"error": "bug"}, task_id=str(row.pk), headers={OUTBOX_HEADER: "1"},
+                throw=True,
+            )  # fmt: skip
+    assert list(DeadLetter.objects.values_list("task_id", flat=True)) == [str(written.pk)]
+    assert OutboxMessage.objects.get(pk=written.pk).completed is True
+    assert OutboxMessage.objects.get(pk=unwritten.pk).completed is False
+    assert any("task.dead_letter_failed" in r.getMessage() for r in caplog.records)
+    monkeypatch.undo()
+    monkeypatch.setattr("core.outbox.services._publish", lambda message: None)
+    assert relay_pending()["redelivered"] == 1  # the unwritten one only
+    assert OutboxMessage.objects.get(pk=unwritten.pk).sent_at > sent

@@ -74,7 +74,7 @@ def test_message_of_a_process_that_died_before_publishing_is_taken_over_after_th
 def test_periodic_relay_stops_at_first_failure_and_backs_off():
     OutboxMessage.objects.bulk_create(OutboxMessage(task_name=TASK) for _ in range(3))
     with mock.patch.object(services, "_publish", side_effect=OSError("down")) as publish:
-        assert relay_pending() == {"sent": 0, "failed": 1, "deleted": 0}
+        assert relay_pending() == {"sent": 0, "failed": 1, "deleted": 0, "redelivered": 0}
     assert publish.call_count == 1
     attempts = sorted(OutboxMessage.objects.values_list("attempts", flat=True))
     assert attempts == [0, 0, 1]
@@ -106,7 +106,7 @@ def test_relay_skips_rows_locked_by_another_relay():
 def test_old_sent_messages_are_deleted(settings):
     settings.OUTBOX_KEEP_SENT_DAYS = 7
     old = timezone.now() - timedelta(days=8)
-    OutboxMessage.objects.create(task_name=TASK, sent_at=old)
+    OutboxMessage.objects.create(task_name=TASK, sent_at=old, completed=True)
     OutboxMessage.objects.create(task_name=TASK, sent_at=timezone.now())
     assert relay_pending()["deleted"] == 1
     assert OutboxMessage.objects.count() == 1
@@ -139,3 +139,56 @@ def test_once_runs_the_effect_once_and_forgets_it_on_error():
 def test_enqueue_refuses_model_instances():
     with pytest.raises(TypeError, match="pass ids"):
         enqueue(relay_outbox, kwargs={"message": OutboxMessage(task_name=TASK)})
+
+
+def test_sent_rows_whose_task_never_finished_are_sent_again_after_the_bound(settings):
+    """The broker lost it (test_lost_message.py has the real thing): pending again, same id."""
+    settings.OUTBOX_REDELIVER_AFTER = 600
+    now = timezone.now()
+    old = now - timedelta(seconds=601)
+    lost, done, young = OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(task_name=TASK, sent_at=old),
+            OutboxMessage(task_name=TASK, sent_at=old, completed=True),
+            OutboxMessage(task_name=TASK, sent_at=now - timedelta(seconds=500)),
+        ]
+    )
+    with connection.cursor() as cursor:  # a row from before the column (or old code): done
+        cursor.execute(
+            f"INSERT INTO {OutboxMessage._meta.db_table} (id, task_name, args, kwargs, options, "
+            "created_at, next_attempt_at, attempts, last_error, sent_at) VALUES "
+            "(gen_random_uuid(), %s, '[]', '{}', '{}', %s, %s, 1, '', %s) RETURNING id",
+            [TASK, old, old, old],
+        )
+        legacy = cursor.fetchone()[0]
+    assert OutboxMessage.objects.get(pk=legacy).completed is True
+    with mock.patch.object(services, "_publish") as publish:
+        assert relay_pending() == {"sent": 1, "failed": 0, "deleted": 0, "redelivered": 1}
+    assert [call.args[0].pk for call in publish.call_args_list] == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.sent_at > old and lost.completed is False  # sent again, still not finished
+    for row in (done, young):
+        row.refresh_from_db()
+        assert row.sent_at in (old, now - timedelta(seconds=500))
+    with mock.patch.object(services, "_publish") as publish:
+        assert relay_pending()["redelivered"] == 0  # just sent again: the bound starts over
+    publish.assert_not_called()
+
+
+def test_a_row_that_never_finishes_becomes_a_dead_letter_after_the_last_resend(settings):
+    from core.outbox.models import DeadLetter
+
+    settings.OUTBOX_REDELIVER_AFTER, settings.OUTBOX_REDELIVER_MAX = 600, 2
+    old = timezone.now() - timedelta(seconds=601)
+    row = OutboxMessage.objects.create(task_name=TASK, kwargs={"x": 1}, sent_at=old)
+    with mock.patch.object(services, "_publish") as publish:
+        for _ in range(2):
+            assert relay_pending()["redelivered"] == 1
+            OutboxMessage.objects.filter(pk=row.pk).update(sent_at=old)
+        assert relay_pending()["redelivered"] == 0
+    assert publish.call_count == 2
+    row.refresh_from_db()
+    assert row.completed and row.redeliveries == 2
+    dead = DeadLetter.objects.get()
+    assert dead.task_id == str(row.pk) and dead.kwargs == {"x": 1}
+    assert dead.exception == "NotFinished: sent 3 times, never finished"
