@@ -73,6 +73,8 @@ class BrowsableAPIRenderer(DRFBrowsableAPIRenderer):
     (``core.api.exceptions.exception_handler``), as everywhere under ``/api/``.
     """
 
+    template = "core/browsable_api.html"  # a log out form without an inline handler (CSP)
+
     def get_rendered_html_form(self, data, view, method, request):
         return None
 

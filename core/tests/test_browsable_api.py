@@ -154,3 +154,16 @@ def test_browsable_api_can_be_switched_off():
         )
         assert run.returncode == 0, run.stderr[-1000:]
         assert run.stdout.strip().splitlines()[-1] == expected
+
+
+def test_the_page_logs_out_with_a_form_not_an_inline_handler(browser_user, org):
+    client, _ = browser_user
+    page = client.get(PRODUCTS, {"organization": org.slug}, HTTP_ACCEPT=HTML).content.decode()
+    assert "onclick" not in page  # the prod CSP (script-src 'self') blocks inline handlers
+    assert 'action="/api-auth/logout/' in page
+    response = client.post(
+        "/api-auth/logout/?next=/api/v1/products/",
+        {"csrfmiddlewaretoken": client.cookies["csrftoken"].value},
+    )
+    assert response.status_code in (200, 302)
+    assert client.get(PRODUCTS, {"organization": org.slug}, HTTP_ACCEPT=HTML).status_code == 401
