@@ -8,6 +8,7 @@ browser) selects ``BrowsableAPIRenderer`` (``API_BROWSABLE``, default on).
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import json
 import logging
@@ -74,6 +75,14 @@ class BrowsableAPIRenderer(DRFBrowsableAPIRenderer):
     """
 
     template = "core/browsable_api.html"  # a log out form without an inline handler (CSP)
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        # Rendering re-checks the view's permissions (which forms to show), and that publishes
+        # the organization in its ContextVar again after the view has reset it: render in a
+        # copy of the context, so nothing set here outlives the page.
+        return contextvars.copy_context().run(
+            super().render, data, accepted_media_type, renderer_context
+        )
 
     def get_rendered_html_form(self, data, view, method, request):
         return None

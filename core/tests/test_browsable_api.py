@@ -167,3 +167,13 @@ def test_the_page_logs_out_with_a_form_not_an_inline_handler(browser_user, org):
     )
     assert response.status_code in (200, 302)
     assert client.get(PRODUCTS, {"organization": org.slug}, HTTP_ACCEPT=HTML).status_code == 401
+
+
+def test_rendering_the_page_leaks_no_organization_context(browser_user, org):
+    """The page re-checks permissions while rendering (after the view reset the organization
+    ContextVar): the renderer must not leave an organization set for the next request."""
+    from core.tenancy.context import _current
+
+    client, _ = browser_user
+    assert client.get(PRODUCTS, {"organization": org.slug}, HTTP_ACCEPT=HTML).status_code == 200
+    assert _current.get() is None
