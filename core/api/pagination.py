@@ -96,7 +96,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 }
             )
         limit = settings.API_PAGINATION_EXACT_COUNT_LIMIT
-        self.count = queryset.order_by()[: limit + 1].count()
+        # values("pk"): rows may be a values_list of every column (core.api.lists); the count
+        # needs only the index (an index-only scan over the organization's rows).
+        self.count = queryset.order_by().values("pk")[: limit + 1].count()
         self.count_is_estimate = self.count > limit
         if self.count_is_estimate:
             self.count = max(estimated_count(queryset), self.count)
@@ -116,6 +118,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 {"ordering": ["Cursor pagination has a fixed order (by id): drop ?ordering=."]}
             )
         ordering = tuple(getattr(view, "ordering", None) or queryset.model._meta.ordering or ["pk"])
+        # Rows may be values_list tuples (core.api.lists), which know the primary key only by
+        # its column name: the cursor reads its position from the first ordering field.
+        pk_name = queryset.model._meta.pk.attname
+        ordering = tuple(
+            {"pk": pk_name, "-pk": f"-{pk_name}"}.get(field, field) for field in ordering
+        )
         self.cursor = _Cursor(ordering, self.size)
         return self.cursor.paginate_queryset(queryset, request, view)
 

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
-from rest_framework import relations, serializers
+from rest_framework import ISO_8601, relations, serializers
 from rest_framework.settings import api_settings
 
 from .fields import JSONField, StrictCharField, StrictSlugField
@@ -133,3 +135,195 @@ def _datetime_getter(get, tz) -> Callable[[Any], Any]:
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return read
+
+
+# --- Row plans: list output straight from ``values_list`` rows ----------------------------------
+#
+# Building a model instance per row (``Model.from_db``: ``__init__``, descriptors, state) costs
+# about as much as serializing it. A list endpoint needs neither: ``row_plan()`` compiles, once
+# per serializer class, a function from a ``values_list(named=True)`` row to the output dict,
+# with the conversions DRF's fields would apply. Only fields whose DRF rendering is known exactly
+# are planned; a serializer with any other field has no plan and keeps the instance path.
+
+
+class RowPlan:
+    """How to render one serializer class from ``values_list(*columns, named=True)`` rows.
+
+    ``bind(serializer)`` returns ``row -> dict`` for one request (current time zone, the
+    serializer instance's ``row_methods``). ``children`` are nested many-fields rendered from
+    one extra query (see ``core.api.lists``): ``(field_name, ChildPlan)``.
+    """
+
+    def __init__(self, model, columns, bind, children):
+        self.model = model
+        self.columns: tuple[str, ...] = columns
+        self._bind = bind
+        self.children: tuple[tuple[str, ChildPlan], ...] = children
+
+    def bind(self, serializer) -> Callable[[Any], dict]:
+        return self._bind(
+            timezone.get_current_timezone(),
+            [getattr(serializer, name) for name in self.method_names],
+        )
+
+    method_names: tuple[str, ...] = ()
+
+
+class ChildPlan:
+    """A nested ``many=True`` field: the child serializer's plan and the reverse foreign key."""
+
+    def __init__(self, serializer_class, plan: RowPlan, link: str, lookup: str):
+        self.serializer_class = serializer_class
+        self.plan = plan
+        self.link = link  # the child's foreign-key attname (``order_id``)
+        self.lookup = lookup  # the queryset's prefetch lookup / related manager name (``lines``)
+
+
+_row_plans: dict[type, RowPlan | None] = {}
+
+
+def row_plan(serializer_class) -> RowPlan | None:
+    """The row plan of ``serializer_class`` (a ``FastModelSerializer``), or None if it has a
+    field this module can't render from a row exactly as DRF does."""
+    try:
+        return _row_plans[serializer_class]
+    except KeyError:
+        pass
+    plan = _build_row_plan(serializer_class) if settings.USE_TZ else None
+    _row_plans[serializer_class] = plan
+    return plan
+
+
+def _decimal_column(field, model_field) -> bool:
+    """DRF's DecimalField output is ``format(value, "f")`` for a column of the same scale."""
+    return (
+        isinstance(model_field, models.DecimalField)
+        and field.decimal_places == model_field.decimal_places
+        and (field.max_digits is None or field.max_digits >= model_field.max_digits)
+        and not field.localize
+        and not field.normalize_output
+    )
+
+
+def _datetime_iso(field, model_field) -> bool:
+    return (
+        isinstance(model_field, models.DateTimeField)
+        and getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601
+        and not hasattr(field, "timezone")
+    )
+
+
+# Serializer field types whose to_representation returns a database value of the paired model
+# field types unchanged (str(str), int(int), bool, a decoded JSON value, a stored choice).
+_IDENTITY = (
+    (serializers.CharField, (models.CharField, models.TextField)),
+    (serializers.IntegerField, (models.IntegerField,)),  # also Big/Small/Positive/Auto
+    (serializers.BooleanField, (models.BooleanField,)),
+    (serializers.JSONField, (models.JSONField,)),
+    (serializers.ChoiceField, (models.CharField, models.TextField, models.IntegerField)),
+)
+
+
+def _identity_column(field, model_field) -> bool:
+    if isinstance(field, serializers.ModelField | serializers.MultipleChoiceField):
+        return False
+    if isinstance(field, serializers.JSONField) and field.binary:
+        return False
+    return any(
+        isinstance(field, drf) and isinstance(model_field, columns) for drf, columns in _IDENTITY
+    )
+
+
+def _build_row_plan(serializer_class) -> RowPlan | None:
+    serializer = serializer_class()
+    model = serializer.Meta.model
+    opts = model._meta
+    columns = [f.attname for f in opts.concrete_fields]
+    by_name = {f.name: f for f in opts.concrete_fields}
+    exprs, methods, children = [], [], []
+    allowed_methods = set(getattr(serializer_class, "row_methods", ()))
+    for field in serializer._readable_fields:
+        name, source = field.field_name, field.source
+        if isinstance(field, serializers.SerializerMethodField):
+            if field.method_name not in allowed_methods:
+                return None
+            exprs.append((name, f"m{len(methods)}(r)"))
+            methods.append(field.method_name)
+            continue
+        if isinstance(field, serializers.ListSerializer):
+            child = _child_plan(model, field)
+            if child is None:
+                return None
+            children.append((name, child))
+            exprs.append((name, "None"))  # filled in by core.api.lists from one query
+            continue
+        model_field = by_name.get(source)
+        if model_field is None or "." in source:
+            return None
+        column = f"r[{columns.index(model_field.attname)}]"
+        if isinstance(field, relations.PrimaryKeyRelatedField):
+            if not model_field.many_to_one or field.pk_field is not None:
+                return None
+            if model_field.target_field != model_field.related_model._meta.pk:
+                return None
+            exprs.append((name, column))
+        elif model_field.is_relation:
+            return None
+        elif isinstance(field, serializers.DateTimeField):
+            if not _datetime_iso(field, model_field):
+                return None
+            exprs.append((name, f"dt({column})"))
+        elif isinstance(field, serializers.DecimalField):
+            if not _decimal_column(field, model_field):
+                return None
+            if _coerces_to_string(field):
+                exprs.append((name, f"dec({column})"))
+            else:
+                exprs.append((name, column))
+        elif _identity_column(field, model_field):
+            exprs.append((name, column))
+        else:
+            return None
+    body = ", ".join(f"{name!r}: {expr}" for name, expr in exprs)
+    source_code = "\n".join(
+        [
+            "def bind(tz, methods):",
+            "    dt = datetime_converter(tz)",
+            *(f"    m{i} = methods[{i}]" for i in range(len(methods))),
+            "    def row(r):",
+            f"        return {{{body}}}",
+            "    return row",
+        ]
+    )
+    namespace = {"datetime_converter": _datetime_converter, "dec": _decimal}
+    exec(compile(source_code, f"<row plan of {serializer_class.__qualname__}>", "exec"), namespace)  # noqa: S102
+    plan = RowPlan(model, tuple(columns), namespace["bind"], tuple(children))
+    plan.method_names = tuple(methods)
+    return plan
+
+
+def _child_plan(model, field) -> ChildPlan | None:
+    """A read-only ``many=True`` nested FastModelSerializer over a reverse foreign key."""
+    child_class = type(field.child)
+    if not issubclass(child_class, FastModelSerializer) or "." in field.source:
+        return None
+    try:
+        relation = model._meta.get_field(field.source)
+    except FieldDoesNotExist:
+        return None
+    if not (relation.one_to_many and relation.auto_created):  # a reverse ForeignKey
+        return None
+    plan = row_plan(child_class)
+    if plan is None or plan.children or plan.model is not relation.related_model:
+        return None
+    return ChildPlan(child_class, plan, relation.field.attname, relation.get_accessor_name())
+
+
+def _datetime_converter(tz) -> Callable[[Any], Any]:
+    def convert(value):
+        if value is None:
+            return None
+        text = value.astimezone(tz).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return convert

@@ -35,8 +35,6 @@ NOT_IN_ADMIN = {
     "django_celery_beat.periodictasks": "beat's change marker",
     "orders.orderline": "inline of the order",
     "invoices.invoiceline": "inline of the invoice",
-    # TODO(newcomer): give the audit log (new on main) a read-only admin page, then drop this.
-    "audit.auditrecord": "read through GET /api/v1/audit/ (no admin page yet)",
 }
 
 

@@ -30,6 +30,8 @@ class FileUploadSerializer(serializers.Serializer):
 class FileSerializer(FastModelSerializer):
     name = serializers.CharField(source="original_name", read_only=True)
     attached_to = serializers.SerializerMethodField()
+    # get_attached_to reads only columns: lists render it from values_list rows (core.api.lists).
+    row_methods = ("get_attached_to",)
 
     class Meta:
         model = FileStorage

@@ -12,6 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api.filters import StrictOrderingFilter
+from core.api.lists import ListModelMixin
 from core.permissions.viewsets import OrganizationScopedViewSet
 from core.registry import registry
 
@@ -37,7 +38,7 @@ LIST_PARAMETERS = [
 
 
 @extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
-class FileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
+class FileViewSet(ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
     """Uploaded files of the organization: upload, list, metadata, download, delete."""
 
     queryset = FileStorage.objects.all()

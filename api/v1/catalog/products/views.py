@@ -4,6 +4,7 @@ from rest_framework import mixins
 
 from core.api.caching import CachedResponseMixin
 from core.api.filters import StrictOrderingFilter
+from core.api.lists import ListModelMixin
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
@@ -25,7 +26,7 @@ LIST_PARAMETERS = [
 @extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
 class ProductViewSet(
     CachedResponseMixin,
-    mixins.ListModelMixin,
+    ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,

@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.filters import StrictOrderingFilter
+from core.api.lists import ListModelMixin
 from core.permissions.viewsets import OrganizationScopedViewSet
 
 from . import services
@@ -13,7 +14,7 @@ from .permissions import Perm
 from .serializers import OrderCreateSerializer, OrderSerializer
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
+class OrderViewSet(ListModelMixin, mixins.RetrieveModelMixin, OrganizationScopedViewSet):
     queryset = Order.objects.prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
     )
