@@ -15,7 +15,8 @@ role, no prefix), so both modes see the same machine load. Cases:
 
 No HTTP server: gunicorn/wrk would add fixed costs that make the ratio look smaller. Per block
 it measures wall time and CPU time (this process + its PostgreSQL backend, from
-``/proc/<pid>/schedstat``; the bench runs next to its PostgreSQL). The target (issue 11: at most
+``/proc/<pid>/schedstat``; the bench runs next to its PostgreSQL), and prints the two parts
+apart: what the statement prefix costs in Python, what the trigger costs in the server. The target (issue 11: at most
 15% slower on the API cases) is judged on CPU time, which other load on the machine hardly
 moves; wall-clock overheads are printed beside it. The exit status says whether it was met.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 
 from . import results
@@ -104,13 +106,13 @@ def _rename(i):
 _raw.execute("SELECT pg_backend_pid()")
 BACKEND = f"/proc/{{_raw.fetchone()[0]}}/schedstat"
 
-def cpu_ns():  # CPU time of this process plus its PostgreSQL backend (same machine), in ns
+def cpu_ns():  # CPU time of (this process, its PostgreSQL backend on the same machine), in ns
     try:
         with open(BACKEND) as f:
             server = int(f.read().split()[0])
     except OSError:
         server = 0
-    return time.process_time_ns() + server
+    return time.process_time_ns(), server
 
 out = {{}}
 for case, call in CASES.items():
@@ -119,19 +121,24 @@ for case, call in CASES.items():
     times = {{"off": [], "on": []}}
     blocks = {{"off": [], "on": []}}
     cpu = {{"off": [], "on": []}}
+    split = {{"off": [], "on": []}}  # (client, server) CPU ms per call, per block
     counter = 0
     for block in range(BLOCKS):
         for mode in (("off", "on") if block % 2 == 0 else ("on", "off")):
             audit(mode == "on")
             before = AuditRecord.objects.count()
-            start, cpu_start = time.perf_counter(), cpu_ns()
+            start, (client_start, server_start) = time.perf_counter(), cpu_ns()
             for _ in range(CALLS):
                 t0 = time.perf_counter()
                 call(counter)
                 times[mode].append(time.perf_counter() - t0)
                 counter += 1
             blocks[mode].append(time.perf_counter() - start)
-            cpu[mode].append((cpu_ns() - cpu_start) / CALLS / 1e6)
+            client_end, server_end = cpu_ns()
+            client_ms = (client_end - client_start) / CALLS / 1e6
+            server_ms = (server_end - server_start) / CALLS / 1e6
+            cpu[mode].append(client_ms + server_ms)
+            split[mode].append((client_ms, server_ms))
             written = AuditRecord.objects.count() - before
             if (mode == "on") != (written > 0):
                 raise SystemExit(f"{{case}} {{mode}}: {{written}} audit records written")
@@ -148,6 +155,8 @@ for case, call in CASES.items():
     out[case]["ratio"] = statistics.median(ratios)
     for mode in ("off", "on"):
         out[case][mode]["cpu_ms"] = statistics.median(cpu[mode])
+        out[case][mode]["client_cpu_ms"] = statistics.median(c for c, _ in split[mode])
+        out[case][mode]["server_cpu_ms"] = statistics.median(s for _, s in split[mode])
     out[case]["cpu_ratio"] = statistics.median(
         [on / off for on, off in zip(cpu["on"], cpu["off"]) if off])
 audit(True)
@@ -165,7 +174,9 @@ def main() -> None:
     env = create_database(DBNAME)
     env["API_RESPONSE_CACHE_ENABLED"] = "false"
     step(f"measuring: {args.blocks} blocks x {args.calls} calls per mode and case (alternating)")
+    load_before = os.getloadavg()[0]
     out = manage(env, "shell", "-c", MEASURE.format(blocks=args.blocks, calls=args.calls))
+    load = f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
     data = json.loads(re.search(r"RESULT=(.*)", out).group(1))
     if data["error_count"]:
         raise SystemExit(f"{data['error_count']} calls failed, e.g. {data['errors']}")
@@ -181,6 +192,8 @@ def main() -> None:
                 f"{off['p50']:.2f} / {on['p50']:.2f}",
                 f"{off['p99']:.2f} / {on['p99']:.2f}",
                 f"{off['cpu_ms']:.2f} / {on['cpu_ms']:.2f}",
+                f"{off['client_cpu_ms']:.2f} / {on['client_cpu_ms']:.2f}",
+                f"{off['server_cpu_ms']:.2f} / {on['server_cpu_ms']:.2f}",
                 f"{r['records_per_call']:.0f}",
                 f"{(r['ratio'] - 1) * 100:+.1f}%",
                 f"{(r['cpu_ratio'] - 1) * 100:+.1f}%",
@@ -193,7 +206,8 @@ def main() -> None:
         }
     print_table(
         f"Audit log cost ({args.blocks} alternating blocks x {args.calls} calls per mode; "
-        "overhead = median of per-block ratios; CPU = this process + its PostgreSQL backend)",
+        f"overhead = median of per-block ratios; CPU = this process + its PostgreSQL backend; "
+        f"{load})",
         [
             "case",
             "calls/s off",
@@ -201,6 +215,8 @@ def main() -> None:
             "p50 ms off/on",
             "p99 ms off/on",
             "CPU ms/call off/on",
+            "of which Python",
+            "of which PostgreSQL",
             "records/call",
             "wall overhead",
             "CPU overhead",

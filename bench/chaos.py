@@ -601,6 +601,7 @@ def main() -> None:
         for thread in threads:
             thread.join(15)
         totals = _drain(load, smtp, pg, args.drain)
+        totals["exits"] = process_exits(stack.log)
         ok = _report(faults, load, totals, args.quick)
     finally:
         if load is not None:
@@ -660,6 +661,19 @@ def _drain(load: Load, smtp: SmtpSink, pg: Postgres, timeout: float) -> dict:
     return current
 
 
+# The injected kills supervisord logs as unexpected exits: worker main SIGKILL, beat SIGKILL.
+PLANNED_EXITS = 2
+
+
+def process_exits(log: Path) -> list[str]:
+    """supervisord's "exited: <program> (...; not expected)" lines of the run."""
+    return [
+        line.split("exited: ", 1)[1]
+        for line in log.read_text(errors="replace").splitlines()
+        if "exited: " in line and "not expected" in line
+    ]
+
+
 def _report(faults: list[Fault], load: Load, totals: dict, quick: bool) -> bool:
     headers = [
         "fault",
@@ -698,6 +712,8 @@ def _report(faults: list[Fault], load: Load, totals: dict, quick: bool) -> bool:
         ["tasks lost (e-mails + exports)", sum(1 for n in per_order if n == 0) + outstanding],
         ["tasks sent again by the outbox (broker lost them)", totals["resent"]],
         ["HTTP 500 over the whole run", all_500],
+        # A crash the stack did not ride out by itself (supervisord restarted the program).
+        ["process exits besides the 2 injected kills", len(totals["exits"]) - PLANNED_EXITS],
         ["requests over the whole run", len(load.events)],
     ]
     print_table("make chaos: totals", ["what", "count"], summary)
@@ -717,6 +733,8 @@ def _report(faults: list[Fault], load: Load, totals: dict, quick: bool) -> bool:
         missed.append(f"{lost} tasks lost")
     if doubled := sum(1 for n in per_order if n > 1):
         missed.append(f"{doubled} e-mails doubled")
+    if (unplanned := len(totals["exits"]) - PLANNED_EXITS) > 0:
+        missed.append(f"{unplanned} unplanned process exits: " + "; ".join(totals["exits"]))
     slow = [f.name for f in faults if (r := f.row(load)[6]) == "never" or float(r) > 10]
     if slow:
         missed.append("not back within 10 s: " + ", ".join(slow))

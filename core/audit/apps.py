@@ -14,6 +14,7 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from core.registry import register_doctor_check, register_permissions, register_route
 
+        from .context import connect_task_signals
         from .permissions import GRANTS
         from .triggers import install_triggers_after_migrate
 
@@ -22,6 +23,8 @@ class AuditConfig(AppConfig):
             "audit-log", f"{self.name}.views.AuditRecordViewSet", basename="audit-record"
         )
         register_doctor_check("audit", f"{self.name}.doctor.check_audit_log", section="postgres")
+        # A task's statements carry the request id of the request that queued it.
+        connect_task_signals()
         # Every model's triggers, after every migrate: a module's models are covered as soon
         # as its tables exist (post_migrate is sent per app; hang it on this one).
         post_migrate.connect(

@@ -6,11 +6,11 @@ Triggers, not Django signals, because changes also come as raw SQL (orders take 
 sees every row whichever way it changed, in the same transaction, for the price of one
 ``INSERT`` in the server and no extra round trip.
 
-Who and which request: the application prefixes each statement it sends inside a request
-with ``/*audit:<actor id>,<request id>*/`` (``core.audit.context``) and the trigger reads it
-back with ``current_query()``. No ``set_config()`` round trip per transaction, and nothing that
-outlives the statement (safe with transaction-pooling pgbouncer). No prefix (a task, a
-command, the shell) means actor and request id ``NULL``: the system.
+Who and which request: the application prefixes each statement it sends inside a request or
+a task with ``/*audit:'<actor id>,<request id>'*/`` (``core.audit.context``) and the trigger
+reads it back with ``current_query()``. No ``set_config()`` round trip per transaction, and nothing that
+outlives the statement (safe with transaction-pooling pgbouncer). No prefix (a command, the
+shell, a task queued outside a request) means actor and request id ``NULL``: the system.
 
 Audited: every concrete model with an ``organization`` foreign key to
 ``ERP_ORGANIZATION_MODEL``, the organization model itself (its own id is the organization),
@@ -55,7 +55,9 @@ BEGIN
         SELECT jsonb_object_agg(key, jsonb_build_array(value, NULL::jsonb)) INTO diff
           FROM jsonb_each(new_row);
     END IF;
-    context := substring(current_query() FROM '^/\*audit:([0-9]*,[A-Za-z0-9._:-]*)\*/');
+    -- '/*audit:''<actor>,<request id>''*/': the context is a bound (quoted) parameter; the
+    -- unquoted form is what the application sent before (kept for a rolling deploy).
+    context := substring(current_query() FROM '^/\*audit:''?([0-9]*,[A-Za-z0-9._:-]*)''?\*/');
     INSERT INTO audit_record
         (created_at, organization_id, actor_id, action, object_type, object_id, changes,
          request_id)

@@ -188,6 +188,16 @@ class ErpTask(DjangoTask):
     def on_refused(self, exc: TaskRefused, args: tuple, kwargs: dict) -> None:
         """Hook: record that the task was refused (e.g. mark a job failed). Default: nothing."""
 
+    def on_retry_scheduled(self, exc: BaseException, args, kwargs, next_attempt_at) -> None:
+        """Hook: a transient failure will be retried at ``next_attempt_at`` (e.g. show a job as
+        waiting rather than running). Default: nothing. Errors are logged, never raised."""
+
+    def _retry_scheduled(self, exc, args, kwargs, next_attempt_at, fields: str) -> None:
+        try:
+            self.on_retry_scheduled(exc, args, kwargs, next_attempt_at)
+        except Exception as hook_exc:  # noqa: BLE001 - the retry itself is already scheduled
+            logger.warning("task.retry_hook_failed %s error=%r", fields, hook_exc)
+
     def is_transient(self, exc: BaseException) -> bool:
         """Hook: is ``exc`` worth another try later? Default: ``retry.is_transient``."""
         return is_transient(exc)
@@ -255,6 +265,7 @@ class ErpTask(DjangoTask):
                         delay,
                         first_failed_at.isoformat(timespec="seconds"),
                     )
+                    self._retry_scheduled(exc, args, kwargs, parked.next_attempt_at, fields)
                     raise Retry(exc=exc, when=delay)
                 transient = False  # window exhausted: falls through to the dead letter
         if transient:
@@ -276,6 +287,8 @@ class ErpTask(DjangoTask):
                     for name in (OUTBOX_HEADER, CELERY_HEADER)
                     if (value := request_header(request, name)) is not None
                 }
+                next_attempt_at = now + timedelta(seconds=countdown)
+                self._retry_scheduled(exc, args, kwargs, next_attempt_at, fields)
                 raise self.retry(exc=exc, countdown=countdown, headers=headers or None)
         logger.error(
             "task.gave_up %s attempts=%s failing_since=%s error=%r transient=%s",

@@ -123,7 +123,12 @@ _request_id_tokens: dict[str, object] = {}
 def _set_task_request_id(sender=None, task_id=None, task=None, **kwargs):
     from core.requestid import CELERY_HEADER, set_request_id, well_formed
 
-    request_id = getattr(getattr(task, "request", None), CELERY_HEADER, None)
+    request = getattr(task, "request", None)
+    # A worker makes the message's headers attributes of the request; an eager apply() (tests,
+    # CELERY_TASK_ALWAYS_EAGER) keeps them in request.headers.
+    request_id = getattr(request, CELERY_HEADER, None) or (
+        getattr(request, "headers", None) or {}
+    ).get(CELERY_HEADER)
     if well_formed(request_id):
         _request_id_tokens[task_id] = set_request_id(request_id)
 

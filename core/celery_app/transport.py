@@ -22,6 +22,13 @@ a connection error that ``ignore_errors`` does catch; the messages also stay in 
 unacked hash until then (see ``docs/celery.md``, redelivery). Pools made during ``close()`` are
 released again afterwards.
 
+A second crash of the same kind (seen in ``make chaos``, Redis restart): a task that was running
+when the connection dropped finishes after the consumer has reconnected and acknowledges its
+message on the old channel, closed by then (``channel.connection`` is ``None``); kombu reads
+``None.client`` and the worker exits with ``AttributeError: 'NoneType' object has no attribute
+'client'``. The mixin raises a redis ``ConnectionError`` there instead, which celery's
+``ack_log_error`` logs ("Couldn't ack"); the message, still unacked in the broker, is redelivered.
+
 Selected with ``CELERY_BROKER_TRANSPORT`` (settings: ``redis://`` -> :class:`Transport`,
 ``sentinel://`` -> :class:`SentinelTransport`, the mixin on kombu's ``SentinelChannel``).
 ``rediss://`` keeps kombu's transport: the URL's scheme is what turns TLS on there. Remove it when a kombu
@@ -31,6 +38,7 @@ release fixes the close path (check the upstream issues above, and the integrati
 
 from __future__ import annotations
 
+import redis.exceptions
 from kombu.transport import redis as kombu_redis
 
 
@@ -46,7 +54,16 @@ class ConnectionInfoMixin:
 
     def _get_pool(self, asynchronous=False):
         transport = self.connection
-        if transport is None or transport.client is not None or self._erp_conninfo is None:
+        if transport is None:
+            # A closed channel (its connection was lost and collected): a task that was running
+            # then acks or rejects on it after the consumer reconnected. kombu reads
+            # ``None.client`` (AttributeError: the worker exits); a connection error is what
+            # celery expects there ("Couldn't ack ...", logged): the message stays unacked in
+            # the broker and is redelivered (core/celery_app/redelivery.py).
+            raise redis.exceptions.ConnectionError(
+                "channel closed: its broker connection was lost (message not acknowledged)"
+            )
+        if transport.client is not None or self._erp_conninfo is None:
             return super()._get_pool(asynchronous=asynchronous)
         # Collected transport (see the module docstring): build the pool from the connection
         # info the channel was opened with. The worker's event loop is single-threaded, and the

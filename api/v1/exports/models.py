@@ -10,8 +10,10 @@ class Export(OrganizationScopedModel):
     """A requested export and, once done, its file in default storage.
 
     Created ``pending`` by ``services.request_export``; ``tasks.run_export`` moves it to
-    ``running`` and then ``done`` (file + row count) or ``failed`` (error). Rows and files are
-    deleted after ``expires_at`` by the periodic cleanup.
+    ``running`` and then ``done`` (file + row count) or ``failed`` (error). A run that failed
+    transiently (database, storage or network briefly unreachable) goes back to ``pending`` with
+    ``next_attempt_at`` until its retry runs. Rows and files are deleted after ``expires_at`` by
+    the periodic cleanup.
     """
 
     created_by = models.ForeignKey(
@@ -27,6 +29,8 @@ class Export(OrganizationScopedModel):
     error = models.TextField(blank=True)
     file = models.FileField(upload_to="exports/", max_length=300, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Set while the export waits for the retry of a transiently failed run (status pending).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(db_index=True)
 

@@ -25,7 +25,13 @@ class ExportSerializer(FastModelSerializer):
 
     class Meta:
         model = Export
-        fields = ["id", "kind", "status", "row_count", "error", "download_url"]
+        # attempts: runs started so far; next_attempt_at: when a transiently failed run is
+        # retried (status "pending" meanwhile), else null. Added fields: the status values are
+        # unchanged (docs/celery.md, exports API).
+        fields = [
+            "id", "kind", "status", "row_count", "error", "download_url", "attempts",
+            "next_attempt_at",
+        ]  # fmt: skip
         read_only_fields = fields
 
     def get_download_url(self, export) -> str | None:

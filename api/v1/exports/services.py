@@ -52,7 +52,8 @@ def claim_export(organization_id: int, export_id: int) -> Export | None:
             return None
         export.status = ExportStatus.RUNNING
         export.attempts += 1
-        export.save(update_fields=["status", "attempts", "updated_at"])
+        export.next_attempt_at = None
+        export.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
         return export
 
 
@@ -76,9 +77,13 @@ def build_export(export: Export) -> None:
         current.row_count = count
         current.error = ""
         current.finished_at = timezone.now()
+        current.next_attempt_at = None
         current.save(
-            update_fields=["status", "file", "row_count", "error", "finished_at", "updated_at"]
-        )
+            update_fields=[
+                "status", "file", "row_count", "error", "finished_at", "next_attempt_at",
+                "updated_at",
+            ]
+        )  # fmt: skip
 
 
 def fail_export(export_id: int, error: str) -> None:
@@ -86,7 +91,15 @@ def fail_export(export_id: int, error: str) -> None:
         status=ExportStatus.FAILED,
         error=error[:2000],
         finished_at=timezone.now(),
+        next_attempt_at=None,
         updated_at=timezone.now(),
+    )
+
+
+def wait_for_retry(export_id: int, next_attempt_at) -> None:
+    """A run failed transiently and its retry is scheduled: pending again, not "running"."""
+    Export.objects.filter(pk=export_id, status=ExportStatus.RUNNING).update(
+        status=ExportStatus.PENDING, next_attempt_at=next_attempt_at, updated_at=timezone.now()
     )
 
 

@@ -22,6 +22,9 @@ class ExportTask(ErpTask):
     def on_refused(self, exc, args, kwargs):
         services.fail_export(kwargs["export_id"], f"Refused: {exc}")
 
+    def on_retry_scheduled(self, exc, args, kwargs, next_attempt_at):
+        services.wait_for_retry(kwargs["export_id"], next_attempt_at)
+
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         # Retries exhausted or a non-transient error: don't leave the export "running". The
         # database's own error text (schema, values) goes to the log, not to the API's `error`.

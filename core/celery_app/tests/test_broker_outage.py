@@ -60,6 +60,25 @@ def test_kombu_close_path_crash_and_the_fix(redis_server, settings):
     _close_after_outage(redis_server, settings.CELERY_BROKER_TRANSPORT)
 
 
+@pytest.mark.parametrize(
+    "transport", ["kombu.transport.redis:Transport", "core.celery_app.transport:Transport"]
+)
+def test_ack_on_the_channel_of_a_lost_connection_is_a_connection_error(redis_server, transport):
+    """A task that was running when the broker connection dropped finishes after the consumer
+    reconnected and acks on the old, closed channel (``make chaos``, Redis restart: the worker
+    exited with ``AttributeError: 'NoneType' object has no attribute 'client'``). Celery logs a
+    connection error there ("Couldn't ack"); the message comes back by redelivery (once())."""
+    conn = Connection(redis_server.url, transport=transport)
+    qos = conn.default_channel.qos
+    conn.collect()  # what the consumer does on a connection loss
+    if transport.startswith("kombu."):  # upstream kombu 5.7.0: not a connection error
+        with pytest.raises(AttributeError, match="client"):
+            qos.ack("tag-of-the-lost-connection")
+        return
+    with pytest.raises(conn.connection_errors, match="closed"):
+        qos.ack("tag-of-the-lost-connection")
+
+
 def test_worker_and_beat_survive_redis_restarts(start_worker, start_beat, broker, settings):
     worker = start_worker("outage", worker_options={"gossip": True, "concurrency": 2})
     beat = start_beat()

@@ -1,5 +1,6 @@
 """The request id reaches the worker: a real worker process, LOG_FORMAT=json, logs the id of the
-request that queued the task (through the outbox), one JSON object per line."""
+request that queued the task (through the outbox), one JSON object per line; the audit rows
+the task writes carry it as well."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from api.v1.base_models.organization.tests.factories import OrganizationFactory
 from api.v1.catalog.products.tests.factories import ProductFactory
 from conftest import add_member, client_for
+from core.audit.models import AuditRecord
 from core.celery_app.testing import wait_for
 
 pytestmark = [
@@ -47,6 +49,12 @@ def test_worker_logs_carry_the_request_id_of_the_request_that_queued_the_task(st
         return [r for r in records if r.get("request_id") == REQUEST_ID] or None
 
     lines = wait_for(task_lines, what="worker log lines with the request id")
+    # The audit rows of what the task changed carry it too, with the system as actor.
+    updates = AuditRecord.objects.filter(
+        object_type="exports.export", object_id=str(export_id), action="update"
+    )
+    assert updates.exists()
+    assert {(r.actor_id, r.request_id) for r in updates} == {(None, REQUEST_ID)}
     assert any("task.start" in r["message"] and "run_export" in r["message"] for r in lines), lines
 
     # A task a request queues through a domain event (order.placed -> the confirmation e-mail,

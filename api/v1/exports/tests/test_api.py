@@ -44,7 +44,10 @@ def test_products_export_has_api_columns_and_only_own_rows(
 
     body = client.get(f"{URL}{response.json()['id']}/").json()
     assert body["status"] == "done" and body["row_count"] == 3 and body["error"] == ""
-    assert set(body) == {"id", "kind", "status", "row_count", "error", "download_url"}
+    assert set(body) == {
+        "id", "kind", "status", "row_count", "error", "download_url", "attempts", "next_attempt_at"
+    }  # fmt: skip
+    assert body["attempts"] == 1 and body["next_attempt_at"] is None
     rows = read_csv(client.get(body["download_url"]))
     assert rows[0] == list(ProductSerializer().fields)
     assert [int(r[0]) for r in rows[1:]] == [p.pk for p in mine]
@@ -205,3 +208,33 @@ def test_a_database_error_is_not_echoed_into_the_export(org, member_client, monk
     export.refresh_from_db()
     assert export.status == "failed" and "ProgrammingError" in export.error
     assert "secret_internal_table" not in export.error
+
+
+def test_an_export_waiting_for_its_retry_shows_pending_and_when_not_running(
+    org, member_client, monkeypatch
+):
+    """A transient failure (storage unreachable) parks the retry: the API says pending, with the
+    next attempt's time and the attempts so far, instead of "running" for minutes."""
+    from celery.exceptions import Retry
+
+    ProductFactory(organization=org)
+    client, user = member_client(org, "admin")
+    export = make_export(org, user)
+    kwargs = {"export_id": export.pk, "organization_id": org.pk, "user_id": user.pk}
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionRefusedError(111, "storage refused the connection")
+
+    monkeypatch.setattr("api.v1.exports.services.write_csv", unreachable)
+    with pytest.raises(Retry):
+        run_export.apply(kwargs=kwargs, throw=True)
+    body = client.get(f"{URL}{export.pk}/").json()
+    parked = OutboxMessage.objects.get(pk__isnull=False)
+    assert body["status"] == "pending" and body["attempts"] == 1 and body["error"] == ""
+    assert body["next_attempt_at"] is not None and body["download_url"] is None
+    assert body["next_attempt_at"][:19] == parked.next_attempt_at.isoformat()[:19]
+
+    monkeypatch.undo()  # the retry runs (the outbox relay republishes it with the same id)
+    run_export.apply(kwargs=kwargs, task_id=str(parked.pk), retries=1)
+    body = client.get(f"{URL}{export.pk}/").json()
+    assert body["status"] == "done" and body["attempts"] == 2 and body["next_attempt_at"] is None
