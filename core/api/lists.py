@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connections
 from django.db.models import Prefetch
+from django.utils import timezone
 from rest_framework import mixins
 from rest_framework.response import Response
 
-from .serializers import FastModelSerializer, row_plan
+from .serializers import FastModelSerializer, is_utc, row_plan
 
 __all__ = ["ListModelMixin"]
 
@@ -43,38 +46,61 @@ class ListModelMixin(mixins.ListModelMixin):
             return super().list(request, *args, **kwargs)
         queryset = self.filter_queryset(self.get_queryset())
         lookups = queryset._prefetch_related_lookups
-        rows = queryset.prefetch_related(None).values_list(*plan.columns, named=True)
+        utc = _utc(queryset.db)
+        # The cursor paginator reads its position from the first ordering column of the last row.
+        ordering = getattr(self, "ordering", None) or plan.model._meta.ordering or ["pk"]
+        keep = {_attname(plan.model, field.lstrip("-")) for field in ordering}
+        variant = plan.variant(utc=utc, keep=keep)
+        rows = variant.select(queryset.prefetch_related(None))
         page = self.paginate_queryset(rows)
         context = self.get_serializer_context()
-        if page is not None:
-            data = render_rows(plan, serializer_class, page, context, lookups)
-            return self.get_paginated_response(data)
-        return Response(render_rows(plan, serializer_class, list(rows), context, lookups))
+        if page is None:
+            page = list(rows)
+        data = render_rows(variant, serializer_class, page, context, lookups, utc)
+        if self.paginator is None:
+            return Response(data)
+        return self.get_paginated_response(data)
 
 
-def render_rows(plan, serializer_class, rows, context, lookups=()) -> list[dict]:
-    render = plan.bind(serializer_class(context=context))
+def _utc(alias: str) -> bool:
+    """Timestamps can be passed through as text when both the current time zone and the
+    database session's are UTC."""
+    return is_utc(timezone.get_current_timezone()) and connections[alias].timezone_name == "UTC"
+
+
+def _attname(model, name: str) -> str:
+    if name == "pk":
+        return model._meta.pk.attname
+    try:
+        return model._meta.get_field(name).attname
+    except (FieldDoesNotExist, AttributeError):
+        return name
+
+
+def render_rows(variant, serializer_class, rows, context, lookups=(), utc=False) -> list[dict]:
+    render = variant.renderer(serializer_class(context=context))
     data = [render(row) for row in rows]
+    plan = variant.plan
     if plan.children and rows:
-        pk = plan.columns.index(plan.model._meta.pk.attname)
+        pk = variant.names.index(plan.model._meta.pk.attname)
         ids = [row[pk] for row in rows]
         for name, child in plan.children:
-            by_parent = _children_of(child, ids, context, lookups)
+            by_parent = _children_of(child, ids, context, lookups, utc)
             for row, item in zip(rows, data, strict=True):
                 item[name] = by_parent.get(row[pk], [])
     return data
 
 
-def _children_of(child, ids, context, lookups) -> dict:
+def _children_of(child, ids, context, lookups, utc) -> dict:
     queryset = child.plan.model._default_manager.all()
     for lookup in lookups:
         if isinstance(lookup, Prefetch) and lookup.prefetch_through == child.lookup:
             if lookup.queryset is not None:
                 queryset = lookup.queryset
-    columns = child.plan.columns
-    link = columns.index(child.link)
-    rows = queryset.filter(**{f"{child.link}__in": ids}).values_list(*columns, named=True)
-    render = child.plan.bind(child.serializer_class(context=context))
+    variant = child.plan.variant(utc=utc, keep={child.link})
+    link = variant.names.index(child.link)
+    rows = variant.select(queryset.filter(**{f"{child.link}__in": ids}))
+    render = variant.renderer(child.serializer_class(context=context))
     grouped = defaultdict(list)
     for row in rows:
         grouped[row[link]].append(render(row))

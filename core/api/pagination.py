@@ -17,9 +17,11 @@ Cursor mode (DRF's ``CursorPagination``): ``?cursor=`` (empty for the first page
 ``next``/``previous``. It orders by the view's default ordering (the primary key) and costs the
 same on every page; it answers ``{"next", "previous", "results"}`` and refuses ``?ordering=``.
 
-Two queries per page in page mode (count + page) for organizations under the limit, three above
-it (count, estimate, page). (A single query with ``COUNT(*) OVER ()`` was measured slower under
-load: the window makes PostgreSQL read every matching row.)
+One query per page in page mode for organizations under the limit: the page's rows carry the
+bounded count as a scalar subquery (``(SELECT COUNT(*) FROM (... LIMIT limit+1))``, run once);
+two above it (that, then the estimate); an empty page asks for the count on its own. (A
+``COUNT(*) OVER ()`` window was measured slower under load: it makes PostgreSQL read every
+matching row, where the subquery stops at the limit.)
 """
 
 from __future__ import annotations
@@ -27,10 +29,16 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.db.models import BigIntegerField
+from django.db.models.expressions import RawSQL
+from django.db.models.query import NamedValuesListIterable
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+# The annotation carrying the bounded count on the page's rows (see _page_and_bounded_count).
+BOUNDED_COUNT = "pagination_bounded_count"
 
 
 def estimated_count(queryset) -> int:
@@ -96,13 +104,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 }
             )
         limit = settings.API_PAGINATION_EXACT_COUNT_LIMIT
-        # values("pk"): rows may be a values_list of every column (core.api.lists); the count
-        # needs only the index (an index-only scan over the organization's rows).
-        self.count = queryset.order_by().values("pk")[: limit + 1].count()
-        self.count_is_estimate = self.count > limit
+        page, bounded = self._page_and_bounded_count(queryset, offset, limit)
+        if bounded is None:  # an empty page carries no count: ask for it alone
+            bounded = self._bounded_count(queryset, limit).count()
+        self.count = bounded
+        self.count_is_estimate = bounded > limit
         if self.count_is_estimate:
-            self.count = max(estimated_count(queryset), self.count)
-            page = list(queryset[offset : offset + self.size + 1])
+            self.count = max(estimated_count(queryset), bounded)
             self.has_next = len(page) > self.size
             if offset and not page:
                 raise NotFound(f"Invalid page {self.number}: there are no more results.")
@@ -110,7 +118,32 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if offset and offset >= self.count:
             raise NotFound(f"Invalid page {self.number}: there are only {self.count} results.")
         self.has_next = self.number * self.size < self.count
-        return list(queryset[offset : offset + self.size])
+        return page[: self.size]
+
+    @staticmethod
+    def _bounded_count(queryset, limit: int):
+        # values("pk"): rows may be a values_list of every column (core.api.lists); the count
+        # needs only the index (an index-only scan over the organization's rows).
+        return queryset.order_by().values("pk")[: limit + 1]
+
+    def _page_and_bounded_count(self, queryset, offset: int, limit: int):
+        """The page (one row more, for ``has_next`` above the limit) and the bounded count, in
+        one query: the count is an uncorrelated scalar subquery PostgreSQL runs once, selected
+        with every row. Returns ``(rows, None)`` when the page is empty or the queryset can't
+        take the extra column (then ``paginate_queryset`` counts separately)."""
+        window = slice(offset, offset + self.size + 1)
+        named = queryset._iterable_class is NamedValuesListIterable
+        if queryset.query.combinator or (queryset._fields is not None and not named):
+            return list(queryset[window]), None
+        sql, params = self._bounded_count(queryset, limit).query.sql_with_params()
+        total = RawSQL(
+            f"SELECT COUNT(*) FROM ({sql}) AS bounded", params, output_field=BigIntegerField()
+        )
+        rows = queryset.annotate(**{BOUNDED_COUNT: total})
+        if named:  # the extra column becomes the rows' last field
+            rows = rows.values_list(*queryset._fields, BOUNDED_COUNT, named=True)
+        page = list(rows[window])
+        return page, (getattr(page[0], BOUNDED_COUNT) if page else None)
 
     def _paginate_by_cursor(self, queryset, request, view):
         if request.query_params.get("ordering"):

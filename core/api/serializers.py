@@ -9,6 +9,8 @@ declared fields, so output stays identical to DRF's.
 
 from __future__ import annotations
 
+import datetime
+import json
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
@@ -16,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import ExpressionWrapper, F
+from django.db.models.functions import Cast
 from django.utils import timezone
 from rest_framework import ISO_8601, relations, serializers
 from rest_framework.settings import api_settings
@@ -140,33 +144,113 @@ def _datetime_getter(get, tz) -> Callable[[Any], Any]:
 # --- Row plans: list output straight from ``values_list`` rows ----------------------------------
 #
 # Building a model instance per row (``Model.from_db``: ``__init__``, descriptors, state) costs
-# about as much as serializing it. A list endpoint needs neither: ``row_plan()`` compiles, once
-# per serializer class, a function from a ``values_list(named=True)`` row to the output dict,
-# with the conversions DRF's fields would apply. Only fields whose DRF rendering is known exactly
-# are planned; a serializer with any other field has no plan and keeps the instance path.
+# about as much as serializing it, and psycopg's timestamptz loader parses every timestamp in
+# Python only for DRF to format it back into text. A list endpoint needs neither: a row plan,
+# compiled once per serializer class, reads a ``values_list(named=True)`` row and builds the
+# output dict with the conversions DRF's fields would apply:
+#
+# - decimals arrive as PostgreSQL's text of the numeric (``price::text``: the same digits as
+#   ``format(Decimal, "f")`` for a column of the field's scale);
+# - JSON columns arrive as their text and are decoded with ``json.loads`` (what Django's
+#   ``JSONField.from_db_value`` does), without Django's per-row converter machinery;
+# - in UTC (the current time zone and the session's), timestamps arrive as PostgreSQL's text
+#   (``2024-03-31 00:30:00.5+00``), rewritten by slicing into DRF's ISO 8601 (``...00.500000Z``);
+#   in any other zone they are loaded as datetimes and converted as DRF does.
+#
+# Only fields whose DRF rendering is known exactly are planned; a serializer with any other field
+# has no plan and keeps the instance path. core/tests/test_fast_lists.py holds both to the same
+# bytes.
 
 
 class RowPlan:
-    """How to render one serializer class from ``values_list(*columns, named=True)`` rows.
+    """How one ``FastModelSerializer`` class renders ``values_list`` rows.
 
-    ``bind(serializer)`` returns ``row -> dict`` for one request (current time zone, the
-    serializer instance's ``row_methods``). ``children`` are nested many-fields rendered from
-    one extra query (see ``core.api.lists``): ``(field_name, ChildPlan)``.
+    ``fields``: ``(output name, kind, attname)`` with kind ``raw``, ``datetime``, ``decimal``
+    (as text), ``json``, ``method`` (a ``row_methods`` method, attname is its name) or ``child``
+    (a nested many-field, see ``children``: ``(field name, ChildPlan)``).
     """
 
-    def __init__(self, model, columns, bind, children):
+    def __init__(self, model, fields, children):
         self.model = model
-        self.columns: tuple[str, ...] = columns
-        self._bind = bind
+        self.fields: tuple[tuple[str, str, str], ...] = fields
         self.children: tuple[tuple[str, ChildPlan], ...] = children
+        self.method_names = tuple(attname for _, kind, attname in fields if kind == "method")
+        self._variants: dict[tuple[bool, frozenset], _Variant] = {}
 
-    def bind(self, serializer) -> Callable[[Any], dict]:
-        return self._bind(
-            timezone.get_current_timezone(),
-            [getattr(serializer, name) for name in self.method_names],
+    def variant(self, *, utc: bool, keep=frozenset()) -> _Variant:
+        """The select list and row function for one request: ``utc`` when both the current time
+        zone and the database session's are UTC; ``keep``: attnames the caller reads from rows
+        (the cursor paginator's ordering column, a child's link)."""
+        key = (utc, frozenset(keep))
+        variant = self._variants.get(key)
+        if variant is None:
+            variant = self._variants[key] = _Variant(self, utc, key[1])
+        return variant
+
+
+class _Variant:
+    def __init__(self, plan: RowPlan, utc: bool, keep: frozenset):
+        opts = plan.model._meta
+        attnames = [f.attname for f in opts.concrete_fields]
+        taken = {*attnames, *(f.name for f in opts.concrete_fields)}
+        converted = {"decimal", "json"} | ({"datetime"} if utc else set())
+        raw = {opts.pk.attname, *keep}
+        if plan.method_names:
+            raw.update(attnames)  # row methods read columns by name
+        for _, kind, attname in plan.fields:
+            if kind not in converted and kind not in ("method", "child"):
+                raw.add(attname)
+        self.names: list[str] = [a for a in attnames if a in raw]
+        self.annotations: dict[str, Any] = {}
+        aliases: dict[str, str] = {}
+        for _, kind, attname in plan.fields:
+            if kind in converted and attname not in aliases:
+                alias = f"{attname}_as_text"
+                while alias in taken:
+                    alias += "_"
+                aliases[attname] = alias
+                self.annotations[alias] = (
+                    ExpressionWrapper(F(attname), output_field=models.TextField())
+                    if kind == "json"  # jsonb is read as text already (Django's loader)
+                    else Cast(attname, output_field=models.TextField())
+                )
+                self.names.append(alias)
+        exprs, methods = [], 0
+        for name, kind, attname in plan.fields:
+            if kind == "method":
+                expr, methods = f"m{methods}(r)", methods + 1
+            elif kind == "child":
+                expr = "None"  # filled in by core.api.lists from one query for the page
+            else:
+                index = self.names.index(aliases.get(attname, attname))
+                wrap = {"datetime": "iso" if utc else "dt", "json": "loads"}.get(kind)
+                expr = f"{wrap}(r[{index}])" if wrap else f"r[{index}]"
+            exprs.append(f"{name!r}: {expr}")
+        source = "\n".join(
+            [
+                "def bind(tz, methods):",
+                "    dt = datetime_converter(tz)",
+                *(f"    m{i} = methods[{i}]" for i in range(methods)),
+                "    def row(r):",
+                f"        return {{{', '.join(exprs)}}}",
+                "    return row",
+            ]
         )
+        namespace = {"datetime_converter": _datetime_converter, "iso": _iso_from_text}
+        namespace["loads"] = _json_loads
+        exec(compile(source, f"<row plan of {plan.model.__name__}>", "exec"), namespace)  # noqa: S102
+        self._bind = namespace["bind"]
+        self.plan = plan
 
-    method_names: tuple[str, ...] = ()
+    def select(self, queryset):
+        """``queryset`` read as this variant's rows."""
+        if self.annotations:
+            queryset = queryset.annotate(**self.annotations)
+        return queryset.values_list(*self.names, named=True)
+
+    def renderer(self, serializer) -> Callable[[Any], dict]:
+        methods = [getattr(serializer, name) for name in self.plan.method_names]
+        return self._bind(timezone.get_current_timezone(), methods)
 
 
 class ChildPlan:
@@ -194,8 +278,13 @@ def row_plan(serializer_class) -> RowPlan | None:
     return plan
 
 
+def is_utc(tz) -> bool:
+    return tz is datetime.UTC or getattr(tz, "key", None) in ("UTC", "Etc/UTC")
+
+
 def _decimal_column(field, model_field) -> bool:
-    """DRF's DecimalField output is ``format(value, "f")`` for a column of the same scale."""
+    """DRF's DecimalField output is ``format(value, "f")``: for a column of the field's scale,
+    the numeric's own text."""
     return (
         isinstance(model_field, models.DecimalField)
         and field.decimal_places == model_field.decimal_places
@@ -237,69 +326,51 @@ def _identity_column(field, model_field) -> bool:
 def _build_row_plan(serializer_class) -> RowPlan | None:
     serializer = serializer_class()
     model = serializer.Meta.model
-    opts = model._meta
-    columns = [f.attname for f in opts.concrete_fields]
-    by_name = {f.name: f for f in opts.concrete_fields}
-    exprs, methods, children = [], [], []
+    by_name = {f.name: f for f in model._meta.concrete_fields}
+    fields, children = [], []
     allowed_methods = set(getattr(serializer_class, "row_methods", ()))
     for field in serializer._readable_fields:
         name, source = field.field_name, field.source
         if isinstance(field, serializers.SerializerMethodField):
             if field.method_name not in allowed_methods:
                 return None
-            exprs.append((name, f"m{len(methods)}(r)"))
-            methods.append(field.method_name)
+            fields.append((name, "method", field.method_name))
             continue
         if isinstance(field, serializers.ListSerializer):
             child = _child_plan(model, field)
             if child is None:
                 return None
             children.append((name, child))
-            exprs.append((name, "None"))  # filled in by core.api.lists from one query
+            fields.append((name, "child", name))
             continue
         model_field = by_name.get(source)
-        if model_field is None or "." in source:
+        if model_field is None:
             return None
-        column = f"r[{columns.index(model_field.attname)}]"
+        attname = model_field.attname
         if isinstance(field, relations.PrimaryKeyRelatedField):
             if not model_field.many_to_one or field.pk_field is not None:
                 return None
             if model_field.target_field != model_field.related_model._meta.pk:
                 return None
-            exprs.append((name, column))
+            fields.append((name, "raw", attname))
         elif model_field.is_relation:
             return None
         elif isinstance(field, serializers.DateTimeField):
             if not _datetime_iso(field, model_field):
                 return None
-            exprs.append((name, f"dt({column})"))
+            fields.append((name, "datetime", attname))
         elif isinstance(field, serializers.DecimalField):
             if not _decimal_column(field, model_field):
                 return None
-            if _coerces_to_string(field):
-                exprs.append((name, f"dec({column})"))
-            else:
-                exprs.append((name, column))
+            fields.append((name, "decimal" if _coerces_to_string(field) else "raw", attname))
         elif _identity_column(field, model_field):
-            exprs.append((name, column))
+            is_json = isinstance(model_field, models.JSONField) and model_field.decoder is None
+            if isinstance(model_field, models.JSONField) and not is_json:
+                return None
+            fields.append((name, "json" if is_json else "raw", attname))
         else:
             return None
-    body = ", ".join(f"{name!r}: {expr}" for name, expr in exprs)
-    source_code = "\n".join(
-        [
-            "def bind(tz, methods):",
-            "    dt = datetime_converter(tz)",
-            *(f"    m{i} = methods[{i}]" for i in range(len(methods))),
-            "    def row(r):",
-            f"        return {{{body}}}",
-            "    return row",
-        ]
-    )
-    namespace = {"datetime_converter": _datetime_converter, "dec": _decimal}
-    exec(compile(source_code, f"<row plan of {serializer_class.__qualname__}>", "exec"), namespace)  # noqa: S102
-    plan = RowPlan(model, tuple(columns), namespace["bind"], tuple(children))
-    plan.method_names = tuple(methods)
-    return plan
+    return RowPlan(model, tuple(fields), tuple(children))
 
 
 def _child_plan(model, field) -> ChildPlan | None:
@@ -327,3 +398,21 @@ def _datetime_converter(tz) -> Callable[[Any], Any]:
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return convert
+
+
+def _iso_from_text(text):
+    """PostgreSQL's text of a timestamptz in a UTC session (``2024-03-31 00:30:00.5+00``) as DRF
+    renders it in UTC (``2024-03-31T00:30:00.500000Z``; no fraction for whole seconds)."""
+    if text is None:
+        return None
+    if text[4:5] == "-" and text[10:11] == " " and text[-3:] == "+00":
+        if len(text) == 22:
+            return f"{text[:10]}T{text[11:19]}Z"
+        if text[19] == ".":
+            return f"{text[:10]}T{text[11:20]}{text[20:-3].ljust(6, '0')}Z"
+    # Anything else (another session time zone behind a pooler, say): parse and convert.
+    return _datetime_converter(datetime.UTC)(datetime.datetime.fromisoformat(text))
+
+
+def _json_loads(text):
+    return None if text is None else json.loads(text)

@@ -3,6 +3,7 @@ ceiling, and cursor mode (core/api/pagination.py)."""
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from api.v1.catalog.products.models import Product
 from api.v1.catalog.products.tests.factories import ProductFactory
@@ -56,7 +57,7 @@ def test_the_count_reads_at_most_the_limit(org, viewer, settings, django_assert_
     settings.API_PAGINATION_EXACT_COUNT_LIMIT = 10
     ProductFactory.create_batch(12, organization=org)
     viewer.get(PRODUCTS)  # warm token and permission caches
-    with django_assert_num_queries(3) as queries:  # bounded count + estimate + page
+    with django_assert_num_queries(2) as queries:  # page with its bounded count + estimate
         viewer.get(PRODUCTS, {"page": 2, "page_size": 5})
     count_sql = queries.captured_queries[0]["sql"]
     assert "COUNT(*)" in count_sql and "LIMIT 11" in count_sql
@@ -97,3 +98,20 @@ def test_cursor_mode_refuses_ordering_and_bad_cursors(org, viewer):
     response = viewer.get(PRODUCTS, {"cursor": "", "ordering": "price"})
     assert response.status_code == 400 and "ordering" in response.json()
     assert viewer.get(PRODUCTS, {"cursor": "not-a-cursor"}).status_code == 404
+
+
+def test_page_mode_is_one_query_and_an_empty_page_counts_alone(org, viewer, settings):
+    """The page carries its bounded count; a page past the end (no rows) asks for the count."""
+    ProductFactory.create_batch(7, organization=org)
+    viewer.get(PRODUCTS)  # warm token and permission caches
+    with CaptureQueriesContext(connection) as queries:
+        body = viewer.get(PRODUCTS, {"page": 2, "page_size": 5}).json()
+    assert (body["count"], len(body["results"]), body["next"]) == (7, 2, None)
+    assert len(queries.captured_queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        response = viewer.get(PRODUCTS, {"page": 3, "page_size": 5})
+    assert response.status_code == 404 and "only 7 results" in response.json()["detail"]
+    assert len(queries.captured_queries) == 2
+    Product.objects.filter(organization=org).delete()
+    empty = viewer.get(PRODUCTS).json()
+    assert (empty["count"], empty["results"], empty["next"]) == (0, [], None)
