@@ -17,7 +17,7 @@ $(DEV_TARGETS): export DATABASE_OWNER_URL ?= postgres://erp_owner:erp_owner_dev@
 $(DEV_TARGETS): export DATABASE_URL ?= postgres://erp_app:erp_app_dev@127.0.0.1:5432/erp_dev
 
 .PHONY: install install-dev install-runtime run provision migrate demo test lint check-migrations services clean \
-	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup bench-observability bench-db-scale bench-failover chaos
+	bench bench-api bench-audit bench-cache bench-backup bench-concurrent-index bench-files bench-celery bench-orders bench-pagination bench-ops bench-tail bench-startup bench-observability bench-browsable bench-db-scale bench-failover chaos
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -136,6 +136,9 @@ bench-startup: install ## manage.py help vs bare django-admin help (target < 1.5
 
 bench-observability: install services ## request metrics on vs off: products-list throughput (issue 12)
 	$(BIN)/python -m bench.observability
+
+bench-browsable: install services ## browsable API on vs off: JSON products-list throughput (issue 12)
+	$(BIN)/python -m bench.browsable
 
 bench-tail: install services ## tail latency at -c64/-c256 (p99 vs p50) and the -w x -c scaling curve
 	$(BIN)/python -m bench.tail

@@ -16,6 +16,9 @@ urlpatterns = [
     path("ops/", include("core.ops.urls")),
     path("admin/", admin.site.urls),
 ]
+if settings.API_BROWSABLE:
+    # The browsable API's log in / log out pages (a session; DRF's convention, outside /api/).
+    urlpatterns += [path("api-auth/", include("rest_framework.urls"))]
 
 
 # Under /api/ Django's own error pages answer JSON too (core.api.errors).

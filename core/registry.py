@@ -24,6 +24,12 @@ store                  register with                    read by
 ``events``             ``core.events.register_event``   ``core.events.raise_event``
 ``event_subscribers``  ``core.events.subscribe``        ``core.events.raise_event``
 =====================  ===============================  =========================================
+
+Views, serializers, tasks and the functions of demo data, doctor checks and ops panels may be
+given as dotted paths (``"api.v1.catalog.products.views.ProductViewSet"``): the registry keeps a
+:class:`Ref` and imports the object on first use (URLconf load, first export, first event).
+``ready()`` then imports no view, serializer or task module, and a management command starts
+without DRF's views or the Celery app (``make bench-startup``; core/tests/test_startup.py).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 # The built-in roles (rows of organizations.Role, seeded by the platform). The owner holds every
 # registered permission; a permission names the other roles that get it by default.
@@ -58,6 +65,33 @@ class Registry(dict):
 
     def __delitem__(self, key):
         raise TypeError("Cannot delete stores.")
+
+
+# --- lazy references ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A dotted path to an object imported on first use. Calling a ``Ref`` calls the object
+    (a serializer class, a demo loader, a doctor check), so readers that only call need not know."""
+
+    path: str
+
+    def resolve(self):
+        return import_string(self.path)  # sys.modules caches the module after the first time
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+
+def ref(value):
+    """A dotted-path string becomes a :class:`Ref`; anything else stays as it is."""
+    return Ref(value) if isinstance(value, str) else value
+
+
+def resolve(value):
+    """The object behind a :class:`Ref` (imported now), or ``value`` itself."""
+    return value.resolve() if isinstance(value, Ref) else value
 
 
 # --- what a store holds ---------------------------------------------------------------------
@@ -137,9 +171,10 @@ class Route:
     """A DRF router registration (``prefix``, ``viewset``, ``basename``) or plain URL patterns."""
 
     prefix: str = ""
-    viewset: type | None = None
+    viewset: type | Ref | None = None
     basename: str = ""
     urlpatterns: tuple = ()
+    urlconf: str = ""  # a module whose ``urlpatterns`` are included (imported with the URLconf)
 
 
 @dataclass(frozen=True)
@@ -222,13 +257,14 @@ def register_permissions(grants: Mapping[str, Iterable[str]], *, descriptions=No
 
 
 def register_export_source(
-    kind: str, *, serializer_class: type, queryset: Callable[[int], Any], label: str = ""
+    kind: str, *, serializer_class: type | str, queryset: Callable[[int], Any], label: str = ""
 ) -> None:
+    """``serializer_class`` may be a dotted path (imported at the first export)."""
     _add(
         "export_sources",
         kind,
         ExportSource(
-            kind, label or kind.replace("_", " ").capitalize(), serializer_class, queryset
+            kind, label or kind.replace("_", " ").capitalize(), ref(serializer_class), queryset
         ),
     )
 
@@ -256,33 +292,39 @@ def register_doctor_check(name: str, func: Callable, *, section: str) -> None:
     ``<section>.`` (docs/operations.md lists every id)."""
     if section not in DOCTOR_SECTIONS:
         raise ImproperlyConfigured(f"doctor check {name!r}: unknown section {section!r}")
-    _add("doctor_checks", name, DoctorCheck(name, section, func))
+    _add("doctor_checks", name, DoctorCheck(name, section, ref(func)))
 
 
 def register_ops_panel(name: str, func: Callable[[], dict], *, title: str, order: int = 100):
     """A section of the operations page ``/ops/``."""
-    _add("ops_panels", name, OpsPanel(name, title, func, order))
+    _add("ops_panels", name, OpsPanel(name, title, ref(func), order))
 
 
 def register_demo_data(name: str, func: Callable[[Any], None]) -> None:
     """Demo loaders run in registration order (INSTALLED_APPS order)."""
-    _add("demo_data", name, DemoData(name, func))
+    _add("demo_data", name, DemoData(name, ref(func)))
 
 
-def register_route(prefix: str, viewset: type, *, basename: str) -> None:
-    """A viewset under ``/api/v1/<prefix>``; routes register in INSTALLED_APPS order."""
-    route = Route(prefix=prefix, viewset=viewset, basename=basename)
+def register_route(prefix: str, viewset: type | str, *, basename: str) -> None:
+    """A viewset under ``/api/v1/<prefix>``; routes register in INSTALLED_APPS order. Give the
+    viewset as a dotted path: it is imported when the URLconf loads, not in ``ready()``."""
+    route = Route(prefix=prefix, viewset=ref(viewset), basename=basename)
     if route not in registry["routes"]:  # ready() re-run: once
         registry["routes"].append(route)
 
 
 def register_urls(*urlpatterns) -> None:
-    """Plain ``path()`` entries under ``/api/v1/`` (views that are not viewsets)."""
+    """Plain ``path()`` entries under ``/api/v1/`` (views that are not viewsets), or the dotted
+    path of a module whose ``urlpatterns`` are included (``register_urls("app.urls")``: imported
+    with the URLconf, not in ``ready()``)."""
 
     def names(route):
-        return [(str(p.pattern), p.name) for p in route.urlpatterns]
+        return route.urlconf or [(str(p.pattern), p.name) for p in route.urlpatterns]
 
-    route = Route(urlpatterns=tuple(urlpatterns))
+    if len(urlpatterns) == 1 and isinstance(urlpatterns[0], str):
+        route = Route(urlconf=urlpatterns[0])
+    else:
+        route = Route(urlpatterns=tuple(urlpatterns))
     if all(names(route) != names(r) for r in registry["routes"]):  # ready() re-run: once
         registry["routes"].append(route)
 
@@ -314,6 +356,7 @@ __all__ = [
     "EVERY_ROLE",
     "MEMBER",
     "OWNER",
+    "Ref",
     "VIEWER",
     "default_role_permissions",
     "permission_codenames",
@@ -328,5 +371,7 @@ __all__ = [
     "register_route",
     "register_schedule",
     "register_urls",
+    "ref",
     "registry",
+    "resolve",
 ]

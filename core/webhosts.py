@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 
-import redis
 from django.conf import settings
 from django.core.signals import request_started
 
@@ -49,10 +48,12 @@ def web_hosts(client=None) -> dict[str, float]:
 
 
 def _beat_forever() -> None:
+    from redis import RedisError  # this thread starts with the first request, not at import
+
     while True:
         try:
             record_web_heartbeat()
-        except redis.RedisError as exc:  # broker down: the API keeps working, so do we
+        except RedisError as exc:  # broker down: the API keeps working, so do we
             logger.debug("web heartbeat not recorded: %s", exc)
         time.sleep(settings.WEB_HEARTBEAT_EVERY)
 

@@ -310,13 +310,20 @@ API_THROTTLE_ANON_RATE = env.str("API_THROTTLE_ANON_RATE", default="")
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # --- API ---
+# DRF's browsable API for a logged-in session user in a browser (Accept: text/html; log in at
+# /api-auth/login/, pick the organization with ?organization=<slug or id>). JSON stays the
+# default renderer, so JSON clients are served exactly as without it (make bench-browsable).
+API_BROWSABLE = env.bool("API_BROWSABLE", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.v1.base_models.user.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.FastJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "core.api.renderers.FastJSONRenderer",
+        *(["core.api.renderers.BrowsableAPIRenderer"] if API_BROWSABLE else []),
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "core.api.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",

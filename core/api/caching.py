@@ -39,7 +39,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse
-from rest_framework.response import Response
 
 from core.db.invalidation import InvalidatingQuerySet
 from core.redis.generations import Lookup, bump_now_and_on_commit, read, store, wait_for
@@ -120,7 +119,8 @@ class CachedResponseMixin:
         )
 
     def cached_response(self, handler, request, *args, **kwargs):
-        if not settings.API_RESPONSE_CACHE_ENABLED:
+        # JSON only: the browsable API's HTML page is per user and needs the live response.
+        if not settings.API_RESPONSE_CACHE_ENABLED or request.accepted_renderer.format != "json":
             return handler(request, *args, **kwargs)
         key = self.response_cache_key(request)
         generations = [self.response_cache_scope.generation_key(self.organization_id)]
@@ -148,6 +148,8 @@ class CachedResponseMixin:
 
     def _compute(self, handler, request, key: str, lookup: Lookup, *args, **kwargs):
         response = handler(request, *args, **kwargs)
+        from rest_framework.response import Response  # per request; models import this module
+
         if not isinstance(response, Response) or response.status_code != 200:
             return response
         renderer = request.accepted_renderer

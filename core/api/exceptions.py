@@ -82,6 +82,19 @@ class DomainError(Exception):
 
 
 def exception_handler(exc, context):
+    response = _exception_response(exc, context)
+    request = context.get("request")
+    renderer = getattr(request, "accepted_renderer", None)
+    if response is not None and renderer is not None and renderer.format != "json":
+        # A browser (the browsable API) gets the error as JSON too: every error under /api/ is.
+        from .renderers import FastJSONRenderer
+
+        request.accepted_renderer = FastJSONRenderer()
+        request.accepted_media_type = FastJSONRenderer.media_type
+    return response
+
+
+def _exception_response(exc, context):
     if is_outage(exc):  # the database is unreachable: 503 + Retry-After, not 500
         return outage_response(exc)
     if isinstance(exc, DomainError):

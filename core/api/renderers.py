@@ -1,7 +1,14 @@
-"""JSON rendering with orjson: several times faster than ``json.dumps`` for list responses."""
+"""JSON rendering with orjson (several times faster than ``json.dumps`` for list responses), and
+DRF's browsable API for browsers.
+
+``FastJSONRenderer`` comes first in ``DEFAULT_RENDERER_CLASSES``: a client that sends no
+``Accept`` header, ``*/*`` or ``application/json`` gets JSON. Only ``Accept: text/html`` (a
+browser) selects ``BrowsableAPIRenderer`` (``API_BROWSABLE``, default on).
+"""
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import json
 import logging
@@ -9,9 +16,10 @@ import uuid
 from decimal import Decimal
 
 import orjson
+from rest_framework.renderers import BrowsableAPIRenderer as DRFBrowsableAPIRenderer
 from rest_framework.renderers import JSONRenderer
 
-__all__ = ["FastJSONRenderer", "dumps"]
+__all__ = ["BrowsableAPIRenderer", "FastJSONRenderer", "dumps"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +63,29 @@ class FastJSONRenderer(JSONRenderer):
         if data is None:
             return b""
         return dumps(data)
+
+
+class BrowsableAPIRenderer(DRFBrowsableAPIRenderer):
+    """DRF's browsable API with raw JSON forms only.
+
+    DRF's HTML forms and filter forms render a ``<select>`` of every object a related field's
+    queryset holds, whichever organization it belongs to; the raw-data form shows the JSON body
+    to send instead, so a page never lists another organization's rows. Errors stay JSON
+    (``core.api.exceptions.exception_handler``), as everywhere under ``/api/``.
+    """
+
+    template = "core/browsable_api.html"  # a log out form without an inline handler (CSP)
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        # Rendering re-checks the view's permissions (which forms to show), and that publishes
+        # the organization in its ContextVar again after the view has reset it: render in a
+        # copy of the context, so nothing set here outlives the page.
+        return contextvars.copy_context().run(
+            super().render, data, accepted_media_type, renderer_context
+        )
+
+    def get_rendered_html_form(self, data, view, method, request):
+        return None
+
+    def get_filter_form(self, data, view, request):
+        return None

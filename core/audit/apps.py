@@ -15,14 +15,14 @@ class AuditConfig(AppConfig):
         from core.registry import register_doctor_check, register_permissions, register_route
 
         from .context import connect_task_signals
-        from .doctor import check_audit_log
         from .permissions import GRANTS
         from .triggers import install_triggers_after_migrate
-        from .views import AuditRecordViewSet
 
         register_permissions(GRANTS)
-        register_route("audit-log", AuditRecordViewSet, basename="audit-record")
-        register_doctor_check("audit", check_audit_log, section="postgres")
+        register_route(
+            "audit-log", f"{self.name}.views.AuditRecordViewSet", basename="audit-record"
+        )
+        register_doctor_check("audit", f"{self.name}.doctor.check_audit_log", section="postgres")
         # A task's statements carry the request id of the request that queued it.
         connect_task_signals()
         # Every model's triggers, after every migrate: a module's models are covered as soon

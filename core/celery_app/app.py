@@ -17,7 +17,7 @@ app.autodiscover_tasks()
 
 # Counters per task name, worker/beat heartbeats (kept in Redis, read by /metrics and health).
 from . import signals  # noqa: E402,F401
-from .consumer import RedeliverAfterReconnect  # noqa: E402
 
-# Messages held when the broker connection dropped go back on reconnect (consumer.py).
-app.steps["consumer"].add(RedeliverAfterReconnect)
+# Messages held when the broker connection dropped go back on reconnect (consumer.py). By name:
+# the worker imports it (celery.bootsteps resolves names); other processes never load it.
+app.steps["consumer"].add("core.celery_app.consumer:RedeliverAfterReconnect")

@@ -34,6 +34,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 from django_celery_beat.schedulers import DatabaseScheduler as _DatabaseScheduler
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
@@ -115,6 +116,7 @@ class DatabaseScheduler(_DatabaseScheduler):
     _last_renew = 0.0
     _last_attempt = 0.0
     _last_standby_log = 0.0
+    _last_db_error_log = -1e9
     _lease: BeatLease | None = None
 
     # --- the lease ---
@@ -195,7 +197,18 @@ class DatabaseScheduler(_DatabaseScheduler):
         self._record(now, dispatching=holding)
         if not holding:
             return self._step()
-        return min(super().tick(*args, **kwargs), self._step())
+        try:
+            return min(super().tick(*args, **kwargs), self._step())
+        except DatabaseError as exc:
+            # The schedule lives in PostgreSQL: while it is down (a restart, a failover) beat
+            # waits and tries again instead of exiting (make chaos: "beat raised exception
+            # OperationalError", restarted only by supervisord). Nothing was sent this tick.
+            if now - self._last_db_error_log >= 30:
+                logger.warning("beat: database unreachable (%s); retrying every %ss", exc,
+                               self._step())  # fmt: skip
+                self._last_db_error_log = now
+            close_old_connections()  # a broken connection is replaced at the next try
+            return self._step()
 
     def reserve(self, entry):
         """django-celery-beat's ``reserve`` advances the entry's model but leaves the old entry

@@ -23,9 +23,12 @@ import socket
 import time
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
-import redis
 from django.conf import settings
+
+if TYPE_CHECKING:  # redis-py is imported on first use: starting a command needs no client
+    import redis
 
 # Celery's Redis transport keeps priority sub-queues next to each queue's list.
 PRIORITY_SEPARATOR = "\x06\x16"
@@ -52,6 +55,8 @@ _TIMEOUTS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "health_check
 
 @cache
 def _client_for(url: str) -> redis.Redis:
+    import redis
+
     if url.startswith("sentinel://"):
         # The master the sentinels name now (kombu's transport options: master_name,
         # sentinel_kwargs), re-discovered on every new connection (core.redis.sentinel).
@@ -198,6 +203,8 @@ def read_status() -> CeleryStatus:
     """Everything the broker knows at once; a broker failure is reported, never raised.
 
     (The outbox backlog is the outbox's own: ``core.outbox.services.outbox_backlog``.)"""
+    from redis import RedisError
+
     status = CeleryStatus()
     client = broker_redis()
     try:
@@ -232,7 +239,7 @@ def read_status() -> CeleryStatus:
                 status.tasks.setdefault(name.decode(), dict.fromkeys(TASK_STATES, 0))[state] = int(
                     count
                 )
-    except redis.RedisError as exc:
+    except RedisError as exc:
         status.broker_ok = False
         status.broker_error = f"{type(exc).__name__}: {exc}"
     return status

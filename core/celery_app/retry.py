@@ -23,32 +23,48 @@ recorded by the store's ``dead_letter`` (``manage.py retry_dead_tasks`` re-sends
 from __future__ import annotations
 
 import errno
+import functools
 import random
-import smtplib
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import kombu.exceptions
-import redis.exceptions
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-# Errors worth another try: the database, the broker or a network peer briefly unreachable.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-    socket.timeout,
-    socket.gaierror,
-    smtplib.SMTPServerDisconnected,
-    smtplib.SMTPConnectError,
-)
+
+@functools.cache
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Errors worth another try: the database, the broker or a network peer briefly
+    unreachable (``TRANSIENT_ERRORS``). Built on first use: the outbox registers its retry store
+    from ``ready()``, and a management command should not import redis-py and smtplib for it."""
+    import smtplib
+
+    import kombu.exceptions
+    import redis.exceptions
+
+    return (
+        OperationalError,
+        InterfaceError,
+        kombu.exceptions.OperationalError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        ConnectionError,
+        TimeoutError,
+        socket.timeout,
+        socket.gaierror,
+        smtplib.SMTPServerDisconnected,
+        smtplib.SMTPConnectError,
+    )
+
+
+def __getattr__(name: str):
+    if name == "TRANSIENT_ERRORS":
+        return transient_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # The database itself: parking the retry in a table cannot work, use a broker countdown.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 TRANSIENT_ERRNOS = frozenset(
@@ -74,6 +90,8 @@ def is_transient(exc: BaseException) -> bool:
     dead-lettered at once, for an operator to fix and re-send. An SMTP error without a code is
     treated as transient.
     """
+    import smtplib
+
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return bool(codes) and all(400 <= code < 500 for code in codes)
@@ -81,7 +99,7 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
-    if isinstance(exc, TRANSIENT_ERRORS):
+    if isinstance(exc, transient_errors()):
         return True
     if isinstance(exc, smtplib.SMTPException):
         return True

@@ -5,7 +5,7 @@ A module declares its events and subscribes to any module's events in ``AppConfi
     from core.events import register_event, subscribe
 
     register_event("order.placed", "An order was stored; payload: order_id, organization_id.")
-    subscribe("order.placed", task=send_order_confirmation)     # outbox task (ErpTask)
+    subscribe("order.placed", task="api.v1.sales.orders.tasks.send_order_confirmation")  # ErpTask
     subscribe("order.placed", handler=warm_dashboard, name="x")  # in-process, after commit
 
 and raises them from its services, inside the transaction that made the change::
@@ -35,7 +35,7 @@ from functools import partial
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from core.registry import Event, Subscriber, registry
+from core.registry import Event, Ref, Subscriber, registry, resolve
 
 __all__ = ["raise_event", "register_event", "subscribe", "subscribers"]
 
@@ -67,6 +67,10 @@ def subscribe(
     """
     if (task is None) == (handler is None):
         raise ImproperlyConfigured(f"subscribe({event!r}): give exactly one of task= or handler=")
+    if isinstance(task, str):
+        # A dotted path (the task's module imported when the event is first raised, not in
+        # ready()); ERP task names are their dotted paths.
+        name, task = name or task, Ref(task)
     name = name or (task.name if task is not None else f"{handler.__module__}.{handler.__name__}")
     subscriber = Subscriber(event, name, handler=handler, task=task, kwargs=kwargs, when=when)
     store = registry["event_subscribers"].setdefault(event, [])
@@ -91,7 +95,7 @@ def raise_event(event: str, *, organization_id: int | None, **payload) -> None:
             from core.outbox.services import enqueue
 
             kwargs = subscriber.kwargs(payload) if subscriber.kwargs else dict(payload)
-            enqueue(subscriber.task, kwargs=kwargs)
+            enqueue(resolve(subscriber.task), kwargs=kwargs)
         else:
             transaction.on_commit(partial(_run_handler, subscriber, dict(payload)))
 

@@ -20,7 +20,6 @@ import os
 import threading
 import time
 
-import redis
 from django.conf import settings
 
 from core.celery_app import monitor
@@ -85,6 +84,8 @@ class RequestCounter:
             pending, self._pending = self._pending, {}
         if not pending:
             return
+        from redis import RedisError
+
         try:
             pipe = monitor.broker_redis().pipeline(transaction=False)
             for slot, (count, total_ms, max_ms) in pending.items():
@@ -94,7 +95,7 @@ class RequestCounter:
                 pipe.eval(_MAX_SCRIPT, 1, key, round(max_ms, 3))
                 pipe.expire(key, WINDOW_SECONDS + 120)
             pipe.execute()
-        except redis.RedisError as exc:  # the counts of this interval are lost, nothing else
+        except RedisError as exc:  # the counts of this interval are lost, nothing else
             logger.debug("ops request history not written: %s", exc)
 
 

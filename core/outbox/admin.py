@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 
-from .dead_letters import resend
 from .models import DeadLetter, OutboxMessage, TaskEffect
 
 
@@ -39,6 +38,8 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-send through the outbox (effects guarded by once() not repeated)")
     def resend_selected(self, request, queryset):
+        from .dead_letters import resend  # the Celery app: on use, not at admin autodiscovery
+
         results = [resend(dead) for dead in queryset.order_by("id")]
         published = sum(r.published for r in results)
         self.message_user(

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core.celery_app.retry import Parked, RetryPolicy
+from core.requestid import CELERY_HEADER, well_formed
 
 from .models import DeadLetter, OutboxMessage
 from .services import ASYNC_COMMIT
@@ -37,12 +38,20 @@ def _task_uuid(request) -> uuid.UUID | None:
 
 
 def _options(request) -> dict:
-    """The routing to keep when the task is published again (a non-default queue)."""
+    """What to keep when the task is published again: the routing (a non-default queue) and the
+    id of the request that queued it (so a retry or a re-sent dead letter logs it too)."""
+    options = {}
     delivery = getattr(request, "delivery_info", None) or {}
     queue = delivery.get("routing_key")
     if queue and not delivery.get("is_eager") and queue != settings.CELERY_TASK_DEFAULT_QUEUE:
-        return {"queue": queue}
-    return {}
+        options["queue"] = queue
+    # A worker exposes custom headers as request attributes; apply() keeps them in .headers.
+    request_id = getattr(request, CELERY_HEADER, None) or (
+        getattr(request, "headers", None) or {}
+    ).get(CELERY_HEADER)
+    if well_formed(request_id):
+        options["headers"] = {CELERY_HEADER: request_id}
+    return options
 
 
 def describe(exc: BaseException) -> str:

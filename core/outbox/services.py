@@ -40,7 +40,6 @@ from django.db.models import BooleanField, Count, F, Min, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from core.celery_app.base import OUTBOX_HEADER, check_task_arguments
 from core.requestid import CELERY_HEADER, get_request_id
 
 from .models import OutboxMessage
@@ -65,6 +64,8 @@ def enqueue(task, *, args: Iterable = (), kwargs: dict | None = None, **options)
     over only if this process dies before publishing. The on-commit path therefore needs no
     lock and no extra transaction: publish, then one UPDATE.
     """
+    from core.celery_app.base import check_task_arguments  # imported with the task itself
+
     args, kwargs = list(args), dict(kwargs or {})
     check_task_arguments(task, args, kwargs)
     message = enqueue_message(task.name, args, kwargs, options)
@@ -91,6 +92,7 @@ def enqueue_message(task_name: str, args: list, kwargs: dict, options: dict) -> 
 
 def _publish(message: OutboxMessage) -> None:
     from core.celery_app import app
+    from core.celery_app.base import OUTBOX_HEADER  # the Celery task base: on use, not at start
 
     if message.task_name not in app.tasks:
         app.loader.import_default_modules()  # web processes import tasks modules lazily

@@ -7,7 +7,7 @@ from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from core.tenancy.context import _current
-from core.tenancy.resolver import ORGANIZATION_HEADER
+from core.tenancy.resolver import requested_organization
 
 from .drf import HasOrganizationPermission
 
@@ -25,7 +25,7 @@ class OrganizationScopedMixin:
     _organization_token = None
 
     def get_organization_slug(self) -> str | None:
-        return self.request.headers.get(ORGANIZATION_HEADER) or None
+        return requested_organization(self.request)
 
     @property
     def organization_id(self) -> int:

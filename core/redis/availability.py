@@ -12,6 +12,7 @@ answer, never an open door.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -19,15 +20,22 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
 
 logger = logging.getLogger("core.redis")
 
 T = TypeVar("T")
 
-# What a broken connection looks like through django-redis (and raw redis-py, and sockets).
-CACHE_ERRORS: tuple[type[BaseException], ...] = (ConnectionInterrupted, RedisError, OSError)
+
+@functools.cache
+def cache_errors() -> tuple[type[BaseException], ...]:
+    """What a broken connection looks like through django-redis (and raw redis-py, and
+    sockets). A function: redis-py is imported when an error is caught (an ``except`` clause
+    evaluates it only then), not when models import this module at start-up."""
+    from django_redis.exceptions import ConnectionInterrupted
+    from redis.exceptions import RedisError
+
+    return (ConnectionInterrupted, RedisError, OSError)
+
 
 _retry_at: dict[str, float] = {}
 
@@ -51,7 +59,7 @@ def run(alias: str, op: Callable[..., T]) -> T:
         raise CacheUnavailable(alias)
     try:
         result = op(caches[alias])
-    except CACHE_ERRORS as exc:
+    except cache_errors() as exc:
         retry_after = getattr(settings, "CACHE_RETRY_AFTER", 2.0)
         _retry_at[alias] = time.monotonic() + retry_after
         logger.warning(

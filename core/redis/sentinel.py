@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import redis
 from django.conf import settings
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-from redis.sentinel import Sentinel
 
 from core.health.registry import register
+
+if TYPE_CHECKING:  # redis-py is imported on first use (start-up registers the readiness check)
+    import redis
+    from redis.sentinel import Sentinel
 
 
 def configured() -> bool:
@@ -36,6 +37,10 @@ def master_name() -> str:
 
 @cache
 def _manager(sentinels: tuple, sentinel_kwargs: tuple, connection_kwargs: tuple) -> Sentinel:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+    from redis.sentinel import Sentinel
+
     # One try per sentinel: a dead one is skipped for the next, not retried with backoff.
     return Sentinel(
         list(sentinels),
@@ -94,6 +99,8 @@ class SentinelState:
 
 def state() -> SentinelState:
     """Ask each sentinel for the master's address, and the first that answers for CKQUORUM."""
+    import redis
+
     result = SentinelState()
     name = master_name()
     for (host, port), client in zip(settings.REDIS_SENTINELS, manager().sentinels, strict=True):

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.core.cache import caches
 
-from .availability import CACHE_ERRORS
+from .availability import cache_errors
 
 REDIS_BACKEND = "django_redis.cache.RedisCache"
 
@@ -75,7 +75,7 @@ def alias_stats(alias: str) -> RedisStats:
         client.ping()
         ping_ms = round((time.perf_counter() - started) * 1000, 3)
         info = client.info()
-    except CACHE_ERRORS as exc:
+    except cache_errors() as exc:
         return RedisStats(alias, backend, reachable=False, db=db, server=server, error=_short(exc))
     return RedisStats(
         alias,

@@ -11,11 +11,9 @@ class ExportsConfig(AppConfig):
         from core.registry import register_permissions, register_route, register_schedule
 
         from .permissions import GRANTS
-        from .tasks import run_export
-        from .views import ExportViewSet
 
         register_permissions(GRANTS)
-        register_route("exports", ExportViewSet, basename="export")
+        register_route("exports", f"{self.name}.views.ExportViewSet", basename="export")
         register_schedule(
             "erp: expired exports cleanup",
             "api.v1.exports.tasks.cleanup_expired_exports",
@@ -27,4 +25,4 @@ class ExportsConfig(AppConfig):
             "export.requested",
             "An export was requested. Payload: export_id, organization_id, user_id.",
         )
-        subscribe("export.requested", task=run_export)
+        subscribe("export.requested", task=f"{self.name}.tasks.run_export")

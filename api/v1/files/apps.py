@@ -17,17 +17,13 @@ class FilesConfig(AppConfig):
         )
 
         from . import health, metrics  # noqa: F401  (readiness checks, Prometheus collector)
-        from .doctor import storage_checks
         from .models import ScanStatus
-        from .ops import files_panel
         from .permissions import GRANTS
-        from .tasks import scan_file
-        from .views import FileViewSet
 
         register_permissions(GRANTS)
-        register_doctor_check("storage", storage_checks, section="storage")
-        register_ops_panel("files", files_panel, title="Files", order=50)
-        register_route("files", FileViewSet, basename="file")
+        register_doctor_check("storage", f"{self.name}.doctor.storage_checks", section="storage")
+        register_ops_panel("files", f"{self.name}.ops.files_panel", title="Files", order=50)
+        register_route("files", f"{self.name}.views.FileViewSet", basename="file")
         register_schedule(
             "erp: orphan files cleanup",
             "api.v1.files.tasks.cleanup_orphan_files",
@@ -41,7 +37,7 @@ class FilesConfig(AppConfig):
         )
         subscribe(
             "file.stored",
-            task=scan_file,
+            task=f"{self.name}.tasks.scan_file",
             when=lambda event: event["scan_status"] == ScanStatus.PENDING,
             kwargs=lambda event: {
                 "file_id": event["file_id"],

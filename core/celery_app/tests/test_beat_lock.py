@@ -190,6 +190,32 @@ def test_a_beat_that_lost_its_lease_sends_nothing(broker, settings):
     assert broker.client(0).get(beat_module.lock_key()) is None  # a clean stop releases it
 
 
+def test_a_database_outage_makes_beat_wait_not_exit(broker, settings, monkeypatch, caplog):
+    """make chaos, PostgreSQL restart: the schedule query raised OperationalError out of tick()
+    and beat exited. Now the tick waits one step and the next one works again."""
+    from django.db import OperationalError
+    from django_celery_beat.schedulers import DatabaseScheduler as Upstream
+
+    scheduler = _scheduler()
+    try:
+        scheduler.tick()  # takes the lease
+        assert scheduler.lease.held
+
+        def down(self, *args, **kwargs):
+            raise OperationalError("connection refused")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Upstream, "tick", down)
+            assert scheduler.tick() == scheduler._step()
+            assert scheduler.tick() == scheduler._step()
+        lines = [r.getMessage() for r in caplog.records if "database unreachable" in r.getMessage()]
+        assert len(lines) == 1  # logged once per outage, not per tick
+        assert scheduler.tick() <= scheduler._step()  # back
+        assert scheduler.lease.held
+    finally:
+        scheduler.close()
+
+
 def test_a_schedule_change_right_after_a_send_does_not_send_it_again(broker, settings):
     """django-celery-beat rebuilds its heap from the schedule after a change; the entry just
     sent must not look due again (it did: two sends 0.2 s apart in the two-beat test)."""

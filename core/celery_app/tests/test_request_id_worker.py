@@ -21,6 +21,7 @@ pytestmark = [
 ]
 
 REQUEST_ID = "client-trace-4242abcd"
+ORDER_REQUEST_ID = "order-trace-77ef01"
 
 
 def test_worker_logs_carry_the_request_id_of_the_request_that_queued_the_task(start_worker):
@@ -55,6 +56,27 @@ def test_worker_logs_carry_the_request_id_of_the_request_that_queued_the_task(st
     assert updates.exists()
     assert {(r.actor_id, r.request_id) for r in updates} == {(None, REQUEST_ID)}
     assert any("task.start" in r["message"] and "run_export" in r["message"] for r in lines), lines
+
+    # A task a request queues through a domain event (order.placed -> the confirmation e-mail,
+    # on its own queue) carries that request's id too.
+    product = ProductFactory(organization=org)
+    placed = api.post(
+        "/api/v1/orders/",
+        {"lines": [{"product": product.pk, "quantity": 1}]},
+        format="json",
+        HTTP_X_REQUEST_ID=ORDER_REQUEST_ID,
+    )
+    assert placed.status_code == 201, placed.content
+
+    def confirmation_lines():
+        records = [json.loads(x) for x in worker.log.read_text().splitlines() if x.startswith("{")]
+        return [
+            r
+            for r in records
+            if r.get("request_id") == ORDER_REQUEST_ID and "send_order_confirmation" in r["message"]
+        ] or None
+
+    assert wait_for(confirmation_lines, what="the confirmation task logged with the order's id")
     # Lines of the worker outside any task have no id.
     records = [json.loads(x) for x in worker.log.read_text().splitlines() if x.startswith("{")]
     assert any(r["request_id"] == "-" for r in records)

@@ -112,6 +112,26 @@ def test_a_transient_failure_is_parked_in_the_outbox_and_logged(caplog):
 
 
 @pytest.mark.django_db
+def test_a_parked_retry_and_a_dead_letter_keep_the_request_id_of_the_queueing_request():
+    """A task queued during a request (not through the outbox: no row yet) and parked on a
+    transient failure is re-published by the relay with the request id header, so the worker
+    logs the id on the retry too (core.celery_app.signals); a dead letter re-sent likewise."""
+    with pytest.raises(Retry):
+        fails.apply(kwargs={"error": "refused"}, headers={"request_id": "req-abc12345"}, throw=True)
+    row = OutboxMessage.objects.get()
+    assert row.options["headers"] == {"request_id": "req-abc12345"}
+    with pytest.raises(ValueError):
+        fails.apply(kwargs={"error": "bug"}, headers={"request_id": "req-def67890"})
+    dead = DeadLetter.objects.get(kwargs={"error": "bug"})
+    assert dead.options["headers"] == {"request_id": "req-def67890"}
+    # A malformed id is not carried (the worker would refuse it anyway).
+    with pytest.raises(ValueError):
+        fails.apply(kwargs={"error": "bug"}, headers={"request_id": "no spaces allowed!"})
+    assert DeadLetter.objects.count() == 2
+    assert all("headers" not in d.options for d in DeadLetter.objects.exclude(pk=dead.pk))
+
+
+@pytest.mark.django_db
 def test_parked_retries_back_off_up_to_the_cap_then_give_up_after_the_window():
     with pytest.raises(Retry):
         fails.apply(kwargs={"error": "refused"}, throw=True)

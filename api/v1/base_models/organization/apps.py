@@ -9,16 +9,18 @@ class OrganizationConfig(AppConfig):
     def ready(self) -> None:
         from core.registry import register_demo_data, register_permissions, register_route
 
-        from .demo import load_demo
         from .permissions import GRANTS
-        from .views import MemberViewSet, OrganizationDetailViewSet, OrganizationViewSet
+
+        views = f"{self.name}.views"  # imported with the URLconf, not here
 
         register_permissions(GRANTS)
-        register_route("organizations", OrganizationViewSet, basename="organization")
-        register_route("organizations", OrganizationDetailViewSet, basename="organization-detail")
+        register_route("organizations", f"{views}.OrganizationViewSet", basename="organization")
+        register_route(
+            "organizations", f"{views}.OrganizationDetailViewSet", basename="organization-detail"
+        )
         register_route(
             r"organizations/(?P<organization_slug>[-\w]+)/members",
-            MemberViewSet,
+            f"{views}.MemberViewSet",
             basename="member",
         )
-        register_demo_data("organizations", load_demo)
+        register_demo_data("organizations", f"{self.name}.demo.load_demo")

@@ -8,17 +8,13 @@ class UserConfig(AppConfig):
     verbose_name = "Users"
 
     def ready(self) -> None:
-        from django.urls import path
         from knox.models import AuthToken
 
         from core.registry import register_demo_data, register_schedule, register_urls
 
-        from . import schema  # noqa: F401  (the OpenAPI token scheme)
-        from .authentication import invalidate_tokens
-        from .demo import load_demo
-        from .views import LogoutView, MeView, TokenView, UserCreateView
-
         def token_changed(sender, instance, **kwargs):
+            from .authentication import invalidate_tokens
+
             invalidate_tokens([instance.digest])
 
         post_save.connect(
@@ -34,10 +30,5 @@ class UserConfig(AppConfig):
             crontab={"minute": "41", "hour": "3"},
             expires_seconds=3600,
         )
-        register_urls(
-            path("auth/token/", TokenView.as_view(), name="auth-token"),
-            path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
-            path("me/", MeView.as_view(), name="me"),
-            path("users/", UserCreateView.as_view(), name="user-create"),
-        )
-        register_demo_data("users", load_demo)
+        register_urls(f"{self.name}.urls")  # auth/token/, auth/logout/, me/, users/
+        register_demo_data("users", f"{self.name}.demo.load_demo")

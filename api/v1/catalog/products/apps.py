@@ -15,21 +15,18 @@ class ProductsConfig(AppConfig):
             register_route,
         )
 
-        from .demo import load_demo
         from .models import Product
         from .permissions import GRANTS
-        from .serializers import ProductSerializer
-        from .views import ProductViewSet
 
         register_permissions(GRANTS)
-        register_route("products", ProductViewSet, basename="product")
+        register_route("products", f"{self.name}.views.ProductViewSet", basename="product")
         register_export_source(
             "products",
             label="Products",
-            serializer_class=ProductSerializer,
+            serializer_class=f"{self.name}.serializers.ProductSerializer",
             queryset=lambda organization_id: Product.objects.filter(
                 organization_id=organization_id
             ).order_by("id"),
         )
         register_attachable("products.product")
-        register_demo_data("products", load_demo)
+        register_demo_data("products", f"{self.name}.demo.load_demo")

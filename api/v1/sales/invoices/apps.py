@@ -15,6 +15,7 @@ class InvoicesConfig(AppConfig):
         from api.v1.sales.orders.models import Order
         from core.events import register_event, subscribe
         from core.registry import (
+            Ref,
             register_attachable,
             register_demo_data,
             register_export_source,
@@ -22,20 +23,15 @@ class InvoicesConfig(AppConfig):
             register_route,
         )
 
-        from .demo import load_demo
         from .models import Invoice
         from .permissions import GRANTS
-        from .serializers import InvoiceExportSerializer
-        from .signals import refuse_cancelling_an_invoiced_order
-        from .tasks import send_invoice_email
-        from .views import InvoiceViewSet
 
         register_permissions(GRANTS)
-        register_route("invoices", InvoiceViewSet, basename="invoice")
+        register_route("invoices", f"{self.name}.views.InvoiceViewSet", basename="invoice")
         register_export_source(
             "invoices",
             label="Invoices",
-            serializer_class=InvoiceExportSerializer,
+            serializer_class=f"{self.name}.serializers.InvoiceExportSerializer",
             queryset=lambda organization_id: Invoice.objects.filter(
                 organization_id=organization_id
             ).order_by("id"),
@@ -44,10 +40,12 @@ class InvoicesConfig(AppConfig):
         register_event(
             "invoice.issued", "An invoice was issued. Payload: invoice_id, organization_id."
         )
-        subscribe("invoice.issued", task=send_invoice_email)
-        register_demo_data("invoices", load_demo)
+        subscribe("invoice.issued", task=f"{self.name}.tasks.send_invoice_email")
+        register_demo_data("invoices", f"{self.name}.demo.load_demo")
         signals.pre_save.connect(
-            refuse_cancelling_an_invoiced_order,
+            # Imported at the first order save (it needs this module's services).
+            Ref(f"{self.name}.signals.refuse_cancelling_an_invoiced_order"),
             sender=Order,
+            weak=False,
             dispatch_uid="invoices.refuse_cancelling_an_invoiced_order",
         )

@@ -18,19 +18,15 @@ class OrdersConfig(AppConfig):
             register_route,
         )
 
-        from .demo import load_demo
         from .models import Order, OrderLine
         from .permissions import GRANTS
-        from .serializers import OrderSerializer
-        from .tasks import send_order_confirmation
-        from .views import OrderViewSet
 
         register_permissions(GRANTS)
-        register_route("orders", OrderViewSet, basename="order")
+        register_route("orders", f"{self.name}.views.OrderViewSet", basename="order")
         register_export_source(
             "orders",
             label="Orders",
-            serializer_class=OrderSerializer,
+            serializer_class=f"{self.name}.serializers.OrderSerializer",
             queryset=lambda organization_id: (
                 Order.objects.filter(organization_id=organization_id)
                 .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
@@ -43,5 +39,5 @@ class OrdersConfig(AppConfig):
             "order.cancelled", "An order was cancelled. Payload: order_id, organization_id."
         )
         # The confirmation e-mail is a reaction to the order, not part of placing it.
-        subscribe("order.placed", task=send_order_confirmation)
-        register_demo_data("orders", load_demo)
+        subscribe("order.placed", task=f"{self.name}.tasks.send_order_confirmation")
+        register_demo_data("orders", f"{self.name}.demo.load_demo")
