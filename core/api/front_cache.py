@@ -47,10 +47,9 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
-from redis.exceptions import NoScriptError, ResponseError
 
 from core.redis import generations
-from core.redis.availability import CACHE_ERRORS, CacheUnavailable, is_available, run
+from core.redis.availability import CacheUnavailable, cache_errors, is_available, run
 from core.redis.keys import make_key
 
 logger = logging.getLogger("core.api")
@@ -192,6 +191,8 @@ def _encode_value(alias: str, value) -> str:
 
 def _load_lua(pair, key: str):
     """``(python part, entry)`` from one EVALSHA, or None."""
+    from redis.exceptions import NoScriptError, ResponseError  # not at start-up (models)
+
     raw, client, dbs = pair
     args = (client.make_key(key), dbs[ALIAS])
     try:
@@ -346,6 +347,8 @@ def _take_inflight(key: str):
 
 
 def _read_reply(connection, pool):
+    from redis.exceptions import NoScriptError, ResponseError
+
     try:
         found = connection.read_response()
     except NoScriptError:
@@ -368,7 +371,7 @@ def finish(sender, **kwargs) -> None:
     _local.inflight = None
     try:
         _read_reply(inflight[1], inflight[2])
-    except CACHE_ERRORS:
+    except cache_errors():
         pass
 
 
