@@ -99,3 +99,18 @@ def test_every_registered_dotted_path_resolves():
     assert "event_subscribers" in stores
     for store, ref in refs:
         assert ref.resolve() is not None, (store, ref.path)
+
+
+def test_the_wsgi_application_loads_redis_before_it_serves():
+    """The opposite of a lean command: a server loads redis-py at start-up (config/wsgi.py), so
+    concurrent first imports from request threads never see a partially initialised module."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env.pop("SENTRY_DSN", None)
+    wanted = ["redis.connection", "redis.sentinel", "django_redis.client"]
+    run = subprocess.run(
+        [sys.executable, "-c",
+         f"import json, sys, config.wsgi; print(json.dumps([m in sys.modules for m in {wanted!r}]))"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [True, True, True]
