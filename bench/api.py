@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 
 from .common import (
     bench_env,
@@ -23,6 +22,7 @@ from .common import (
     drop_database,
     gunicorn,
     manage,
+    median_runs,
     print_table,
     step,
     wrk,
@@ -85,11 +85,7 @@ def main() -> None:
             for name, url, headers, script in cases:
                 step(f"round {round_number}/{args.rounds}: {name} for {args.seconds}s")
                 runs[name].append(wrk(url, seconds=args.seconds, headers=headers, script=script))
-        results = {
-            name: {key: statistics.median(r[key] for r in rs) for key in ("rps", "p50", "p99")}
-            | {"errors": sum(r["errors"] for r in rs)}
-            for name, rs in runs.items()
-        }
+        results = median_runs(runs)
     bare = results["bare DRF list (baseline)"]["rps"]
     for name, r in results.items():
         rows.append(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 
 from . import results
 from .common import (
@@ -27,6 +26,7 @@ from .common import (
     drop_database,
     gunicorn,
     manage,
+    median_runs,
     print_table,
     step,
     wrk,
@@ -118,11 +118,7 @@ def main() -> None:
     )
     html_line = html.split("HTML ", 1)[1].strip() if "HTML " in html else "(no answer)"
 
-    figures = {
-        name: {key: statistics.median(r[key] for r in rs) for key in ("rps", "p50", "p99")}
-        | {"errors": sum(r["errors"] for r in rs)}
-        for name, rs in runs.items()
-    }
+    figures = median_runs(runs)
     base = figures[off_name]
     rows = [
         [

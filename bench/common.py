@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -187,6 +188,16 @@ def wrk(
         "errors": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "",
         "timeouts": int(timeouts.group(1)) if timeouts else 0,
+    }
+
+
+def median_runs(runs: dict[str, list[dict]]) -> dict[str, dict]:
+    """Interleaved wrk rounds per case -> the case's median req/s, p50 and p99, and its errors
+    summed (this machine drifts between runs; the median of rounds run side by side is fair)."""
+    return {
+        name: {key: statistics.median(r[key] for r in rs) for key in ("rps", "p50", "p99")}
+        | {"errors": sum(r["errors"] for r in rs)}
+        for name, rs in runs.items()
     }
 
 

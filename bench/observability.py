@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import tempfile
 import urllib.request
 
@@ -28,6 +27,7 @@ from .common import (
     drop_database,
     gunicorn,
     manage,
+    median_runs,
     print_table,
     step,
     wrk,
@@ -107,11 +107,7 @@ def main() -> None:
     script = CPU_SCRIPT.format(token=values["TOKEN"], org=values["ORG"], blocks=10, per_block=40)
     out = manage(bench_env(DBNAME, **common), "shell", "-c", script)
     cpu = json.loads(out.split("CPU ", 1)[1])
-    figures = {
-        name: {key: statistics.median(r[key] for r in rs) for key in ("rps", "p50", "p99")}
-        | {"errors": sum(r["errors"] for r in rs)}
-        for name, rs in runs.items()
-    }
+    figures = median_runs(runs)
     base, metered = figures["metrics off (baseline)"], figures["metrics on"]
     cost = 1 - metered["rps"] / base["rps"]
     rows = [
