@@ -121,3 +121,11 @@ class DeadLetter(models.Model):
     def __str__(self) -> str:
         state = f"re-sent {self.resent_at:%Y-%m-%d %H:%M}" if self.resent_at else "dead"
         return f"{self.task_name} {self.task_id} {state}"
+
+    @classmethod
+    def record(cls, task_id: str, *, now, **fields) -> None:
+        """Write (or overwrite) the dead letter of ``task_id``: it failed for good at ``now`` and
+        has not been re-sent since (``manage.py retry_dead_tasks`` sets ``resent_at``)."""
+        cls.objects.update_or_create(
+            task_id=task_id, defaults={**fields, "last_failed_at": now, "resent_at": None}
+        )

@@ -99,22 +99,19 @@ class OutboxRetryStore:
         self, task, request, args, kwargs, exc, *, transient, attempts, first_failed_at, now
     ) -> None:
         summary = "".join(traceback.format_exception(exc))[-TRACEBACK_CHARS:]
-        DeadLetter.objects.update_or_create(
-            task_id=str(request.id or uuid.uuid4()),
-            defaults={
-                "task_name": task.name,
-                "args": list(args),
-                "kwargs": dict(kwargs),
-                "options": _options(request),
-                "organization_id": kwargs.get("organization_id"),
-                "exception": describe(exc),
-                "traceback": summary,
-                "transient": transient,
-                "attempts": attempts,
-                "first_failed_at": first_failed_at,
-                "last_failed_at": now,
-                "resent_at": None,
-            },
+        DeadLetter.record(
+            str(request.id or uuid.uuid4()),
+            now=now,
+            task_name=task.name,
+            args=list(args),
+            kwargs=dict(kwargs),
+            options=_options(request),
+            organization_id=kwargs.get("organization_id"),
+            exception=describe(exc),
+            traceback=summary,
+            transient=transient,
+            attempts=attempts,
+            first_failed_at=first_failed_at,
         )
 
     def finished(self, task, request) -> None:

@@ -199,21 +199,18 @@ def requeue_unfinished(*, limit: int | None = None) -> int:
                 sent_at=None, next_attempt_at=now, redeliveries=F("redeliveries") + 1
             )
         for row in given_up:
-            DeadLetter.objects.update_or_create(
-                task_id=str(row.pk),
-                defaults={
-                    "task_name": row.task_name,
-                    "args": row.args,
-                    "kwargs": row.kwargs,
-                    "options": row.options,
-                    "organization_id": row.organization_id,
-                    "exception": f"NotFinished: sent {row.redeliveries + 1} times, never finished",
-                    "transient": True,
-                    "attempts": row.redeliveries + 1,
-                    "first_failed_at": row.sent_at,
-                    "last_failed_at": now,
-                    "resent_at": None,
-                },
+            DeadLetter.record(
+                str(row.pk),
+                now=now,
+                task_name=row.task_name,
+                args=row.args,
+                kwargs=row.kwargs,
+                options=row.options,
+                organization_id=row.organization_id,
+                exception=f"NotFinished: sent {row.redeliveries + 1} times, never finished",
+                transient=True,
+                attempts=row.redeliveries + 1,
+                first_failed_at=row.sent_at,
             )
         if given_up:
             OutboxMessage.objects.filter(pk__in=[row.pk for row in given_up]).update(completed=True)
