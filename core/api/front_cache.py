@@ -184,7 +184,7 @@ def _same_server(one, other) -> bool:
     return all(first.get(name) == second.get(name) for name in _SERVER)
 
 
-def _encode_value(alias: str, value) -> str:
+def _encode_value(value) -> str:
     """A generation value as Redis holds it (django-redis stores integers as plain digits)."""
     return str(value)
 
@@ -220,7 +220,7 @@ def _load_keys(key: str):
     _, entry_key, checks, tail = record
     for alias, gen_key, value in checks:
         current = caches[alias].get(gen_key)
-        if current is None or _encode_value(alias, current) != value:
+        if current is None or _encode_value(current) != value:
             return None
     entry = caches[ALIAS].get(entry_key)
     if entry is None:
@@ -428,7 +428,7 @@ def record(request, key: str, recording: generations.Recording, response) -> Non
         if values is None:
             return  # a cache was unusable for part of the answer
         for gen_key, value in zip(keys, values, strict=True):
-            encoded = _encode_value(alias, value)
+            encoded = _encode_value(value)
             if seen.setdefault((alias, gen_key), encoded) != encoded:
                 return  # a generation moved during the request: nothing to record
     checks = [(alias, gen_key, value) for (alias, gen_key), value in seen.items()]

@@ -131,14 +131,8 @@ def _maker(field) -> Maker:
 
 
 def _datetime_getter(get, tz) -> Callable[[Any], Any]:
-    def read(instance):
-        value = get(instance)
-        if value is None:
-            return None
-        text = value.astimezone(tz).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-    return read
+    convert = _datetime_converter(tz)
+    return lambda instance: convert(get(instance))
 
 
 # --- Row plans: list output straight from ``values_list`` rows ----------------------------------
