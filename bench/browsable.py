@@ -28,6 +28,7 @@ from .common import (
     manage,
     median_runs,
     print_table,
+    rows_vs,
     step,
     wrk,
 )
@@ -120,16 +121,7 @@ def main() -> None:
 
     figures = median_runs(runs)
     base = figures[off_name]
-    rows = [
-        [
-            name,
-            f"{r['rps']:.0f}",
-            f"{r['p50']:.2f}",
-            f"{r['p99']:.2f}",
-            f"{r['rps'] / base['rps']:.3f}x",
-        ]
-        for name, r in figures.items()
-    ]
+    rows = rows_vs(figures, base)
     print_table(
         f"Browsable API cost for JSON clients: products list, wrk -t2 -c16, 2 gunicorn workers "
         f"each, medians of {args.rounds} interleaved rounds of {args.seconds}s",

@@ -201,6 +201,20 @@ def median_runs(runs: dict[str, list[dict]]) -> dict[str, dict]:
     }
 
 
+def rows_vs(figures: dict[str, dict], base: dict) -> list[list]:
+    """Table rows of ``median_runs`` figures: case, req/s, p50, p99 and req/s vs ``base``."""
+    return [
+        [
+            name,
+            f"{r['rps']:.0f}",
+            f"{r['p50']:.2f}",
+            f"{r['p99']:.2f}",
+            f"{r['rps'] / base['rps']:.3f}x",
+        ]
+        for name, r in figures.items()
+    ]
+
+
 def step(message: str) -> None:
     print(f"[bench] {message}", flush=True)
 

@@ -29,6 +29,7 @@ from .common import (
     manage,
     median_runs,
     print_table,
+    rows_vs,
     step,
     wrk,
 )
@@ -110,16 +111,7 @@ def main() -> None:
     figures = median_runs(runs)
     base, metered = figures["metrics off (baseline)"], figures["metrics on"]
     cost = 1 - metered["rps"] / base["rps"]
-    rows = [
-        [
-            name,
-            f"{r['rps']:.0f}",
-            f"{r['p50']:.2f}",
-            f"{r['p99']:.2f}",
-            f"{r['rps'] / base['rps']:.3f}x",
-        ]
-        for name, r in figures.items()
-    ]
+    rows = rows_vs(figures, base)
     print_table(
         f"Request metrics cost: products list, wrk -t2 -c16, 2 gunicorn workers each, medians of "
         f"{args.rounds} interleaved rounds of {args.seconds}s",
